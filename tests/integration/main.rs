@@ -1,1 +1,4 @@
+//! The integration tests: one binary (as ripgrep and just do), driving the real `credshim`.
 
+mod harness;
+mod rotate;

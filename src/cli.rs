@@ -1,0 +1,158 @@
+//! The command line, as clap types.
+//!
+//! Every option also reads `CREDSHIM_<FLAG>` so that a systemd `EnvironmentFile=` can hold a whole
+//! job. Nothing outside this module and [`crate::config`] sees these types: `config` turns them
+//! into validated settings.
+
+use crate::expiry::parse_duration;
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The exit-code table of DESIGN.md, shown by `--help`.
+pub const EXIT_CODES: &str = "\
+Exit codes of rotate:
+   0  OK           rotated, already fresh, or unchanged
+  64  USAGE        bad command line
+  65  DATAERR      the target cannot be parsed in its format; nothing was written
+  66  NOINPUT      the target does not exist (without --create) or is not a regular file
+  69  UNAVAILABLE  the mint command failed, could not start, or timed out, after its retries
+  70  SOFTWARE     internal error (e.g. the new file did not read back as intended)
+  73  CANTCREAT    the new file could not be written or put in place; the old file is intact
+  74  IOERR        other I/O failure
+  75  TEMPFAIL     another run held the lock past --lock-timeout, or the deadline ran out
+  76  PROTOCOL     the mint output is unusable (empty, not JSON, pointer missing, bad value)
+  77  NOPERM       permission denied
+  78  CONFIG       flags that parse but do not make sense together
+  79  RELOAD       the new credential was written, but the reload command failed";
+
+/// Keep a short-lived credential fresh inside an application that reads a long-lived one.
+#[derive(Debug, Parser)]
+#[command(name = "credshim", version, propagate_version = true, after_long_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// More logging on stderr (-v info, -vv debug, -vvv trace)
+    #[arg(short = 'v', long = "verbose", action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Less logging on stderr (-q: errors only, -qq: nothing but the final error line)
+    #[arg(short = 'q', long = "quiet", action = ArgAction::Count, global = true)]
+    pub quiet: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Mint a credential and splice it into the target file, atomically and under a lock
+    #[command(after_long_help = EXIT_CODES)]
+    Rotate(RotateArgs),
+}
+
+/// What `--output` prints on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    /// Nothing on success (cron mails any output); the masked change with --dry-run
+    #[default]
+    Text,
+    /// One JSON object describing the run, success or failure; never a secret
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The file to update
+    #[arg(long = "target", value_name = "PATH", env = "CREDSHIM_TARGET")]
+    pub target: PathBuf,
+
+    /// Set KEY from SOURCE: a JSON pointer into the mint's stdout (/token), or, when omitted, the
+    /// whole stdout with one trailing newline removed. Repeatable; CREDSHIM_SET takes several,
+    /// separated by commas
+    #[arg(
+        long = "set",
+        value_name = "KEY[=SOURCE]",
+        env = "CREDSHIM_SET",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub set: Vec<String>,
+
+    /// Shell command run after the target changed (and on the next run, if it failed)
+    #[arg(long = "reload", value_name = "CMD", env = "CREDSHIM_RELOAD")]
+    pub reload: Option<String>,
+
+    /// How long the mint may run
+    #[arg(long = "mint-timeout", value_name = "DURATION", env = "CREDSHIM_MINT_TIMEOUT",
+          default_value = "60s", value_parser = parse_duration)]
+    pub mint_timeout: Duration,
+
+    /// How long the reload may run
+    #[arg(long = "reload-timeout", value_name = "DURATION", env = "CREDSHIM_RELOAD_TIMEOUT",
+          default_value = "60s", value_parser = parse_duration)]
+    pub reload_timeout: Duration,
+
+    /// How long to wait for another run's lock on the same target
+    #[arg(long = "lock-timeout", value_name = "DURATION", env = "CREDSHIM_LOCK_TIMEOUT",
+          default_value = "30s", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
+
+    /// Bound on the whole run: lock wait and mint together
+    #[arg(long = "deadline", value_name = "DURATION", env = "CREDSHIM_DEADLINE",
+          default_value = "5m", value_parser = parse_duration)]
+    pub deadline: Duration,
+
+    /// Create the target (mode 0600) when it does not exist
+    #[arg(long = "create", env = "CREDSHIM_CREATE")]
+    pub create: bool,
+
+    /// Do everything but write and reload; show the change with values masked
+    #[arg(long = "dry-run", env = "CREDSHIM_DRY_RUN")]
+    pub dry_run: bool,
+
+    /// What to print on stdout
+    #[arg(long = "output", value_name = "FORMAT", env = "CREDSHIM_OUTPUT", value_enum,
+          default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// Shell command line that mints, used when no MINT_COMMAND follows --
+    #[arg(long = "mint", value_name = "CMD", env = "CREDSHIM_MINT")]
+    pub mint_shell: Option<String>,
+
+    /// The mint command, exec'd without a shell
+    #[arg(last = true, value_name = "MINT_COMMAND")]
+    pub mint: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_option_reads_an_environment_variable() {
+        let cmd = Cli::command();
+        let rotate = cmd.find_subcommand("rotate").unwrap();
+        for arg in rotate.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if ["help", "version", "verbose", "quiet"].contains(&long) {
+                continue;
+            }
+            let expected = format!("CREDSHIM_{}", long.to_uppercase().replace('-', "_"));
+            let expected = if long == "mint" {
+                "CREDSHIM_MINT".to_string()
+            } else {
+                expected
+            };
+            assert_eq!(
+                arg.get_env().and_then(|e| e.to_str()),
+                Some(expected.as_str()),
+                "--{long}"
+            );
+        }
+    }
+}

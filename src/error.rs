@@ -1,0 +1,214 @@
+//! The one error type of a run, and its exit code.
+//!
+//! Every failure of `rotate` is one variant of [`Error`], carrying the path or command it concerns.
+//! [`Error::exit_code`] maps it onto the table in DESIGN.md (sysexits.h numbering, plus 79 for a
+//! failed reload). Messages are one line, `<what failed>: <why>`, and never contain a credential:
+//! values only ever reach this module as lengths and fingerprints.
+
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Exit code of a successful run.
+pub const OK: u8 = 0;
+
+/// Every way a run can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The command line (or a `CREDSHIM_*` variable) is malformed.
+    #[error("usage: {0}")]
+    Usage(String),
+
+    /// The target cannot be parsed in its format; nothing was written.
+    #[error("cannot parse {path}: {reason}")]
+    TargetParse { path: PathBuf, reason: String },
+
+    /// The target does not exist (without `--create`) or is not a regular file.
+    #[error("target {path}: {reason}")]
+    NoInput { path: PathBuf, reason: String },
+
+    /// The mint command failed, could not start, or timed out, after its retries.
+    #[error("mint failed: {0}")]
+    Mint(String),
+
+    /// Internal error, e.g. the new text did not read back as intended.
+    #[error("internal error: {0}")]
+    Software(String),
+
+    /// The new file could not be written or put in place; the old file is intact.
+    #[error("cannot write {path}: {action}: {source}")]
+    CantCreate {
+        path: PathBuf,
+        action: &'static str,
+        #[source]
+        source: io::Error,
+    },
+
+    /// Any other I/O failure.
+    #[error("{action} {path}: {source}")]
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        #[source]
+        source: io::Error,
+    },
+
+    /// Another run held the lock past `--lock-timeout`.
+    #[error("lock {path} still held by another run after {}s", waited.as_secs_f64())]
+    LockBusy { path: PathBuf, waited: Duration },
+
+    /// The deadline ran out before a mint could start.
+    #[error("deadline of {}s ran out before minting", .0.as_secs_f64())]
+    DeadlineBeforeMint(Duration),
+
+    /// The mint output is unusable.
+    #[error("unusable mint output: {0}")]
+    Protocol(String),
+
+    /// Permission denied.
+    #[error("{action} {path}: {source}")]
+    Permission {
+        path: PathBuf,
+        action: &'static str,
+        #[source]
+        source: io::Error,
+    },
+
+    /// Flags that parse but do not make sense together.
+    #[error("configuration: {0}")]
+    Config(String),
+
+    /// The new credential was written, but the reload failed.
+    #[error("reload failed (the new credential is in place; the next run retries the reload): {0}")]
+    Reload(String),
+}
+
+impl Error {
+    /// The process exit code for this error, as in DESIGN.md's table.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_) => 64,
+            Error::TargetParse { .. } => 65,
+            Error::NoInput { .. } => 66,
+            Error::Mint(_) => 69,
+            Error::Software(_) => 70,
+            Error::CantCreate { .. } => 73,
+            Error::Io { .. } => 74,
+            Error::LockBusy { .. } | Error::DeadlineBeforeMint(_) => 75,
+            Error::Protocol(_) => 76,
+            Error::Permission { .. } => 77,
+            Error::Config(_) => 78,
+            Error::Reload(_) => 79,
+        }
+    }
+
+    /// An I/O failure outside the write stage: permission problems are 77, the rest 74.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        let path = path.into();
+        if is_permission(&source) {
+            Error::Permission {
+                path,
+                action,
+                source,
+            }
+        } else {
+            Error::Io {
+                path,
+                action,
+                source,
+            }
+        }
+    }
+
+    /// A failure to write or put the new file in place: permission problems are 77, the rest 73.
+    pub fn write(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        let path = path.into();
+        if is_permission(&source) {
+            Error::Permission {
+                path,
+                action,
+                source,
+            }
+        } else {
+            Error::CantCreate {
+                path,
+                action,
+                source,
+            }
+        }
+    }
+}
+
+fn is_permission(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::PermissionDenied
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io_err() -> io::Error {
+        io::Error::from_raw_os_error(libc::EIO)
+    }
+
+    /// Walks DESIGN.md's exit-code table: every code, and the variant that produces it.
+    #[test]
+    fn exit_codes_match_the_design_table() {
+        let p = || PathBuf::from("/t/.env");
+        let table: Vec<(Error, u8)> = vec![
+            (Error::Usage("x".into()), 64),
+            (
+                Error::TargetParse {
+                    path: p(),
+                    reason: "x".into(),
+                },
+                65,
+            ),
+            (
+                Error::NoInput {
+                    path: p(),
+                    reason: "x".into(),
+                },
+                66,
+            ),
+            (Error::Mint("x".into()), 69),
+            (Error::Software("x".into()), 70),
+            (Error::write("rename", p(), io_err()), 73),
+            (Error::io("read", p(), io_err()), 74),
+            (
+                Error::LockBusy {
+                    path: p(),
+                    waited: Duration::from_secs(1),
+                },
+                75,
+            ),
+            (Error::DeadlineBeforeMint(Duration::from_secs(1)), 75),
+            (Error::Protocol("x".into()), 76),
+            (
+                Error::io("read", p(), io::Error::from_raw_os_error(libc::EACCES)),
+                77,
+            ),
+            (
+                Error::write("rename", p(), io::Error::from_raw_os_error(libc::EPERM)),
+                77,
+            ),
+            (Error::Config("x".into()), 78),
+            (Error::Reload("x".into()), 79),
+        ];
+        for (err, code) in table {
+            assert_eq!(err.exit_code(), code, "{err}");
+        }
+    }
+
+    #[test]
+    fn messages_are_one_line() {
+        let err = Error::write(
+            "rename",
+            "/t/.env",
+            io::Error::from_raw_os_error(libc::ENOSPC),
+        );
+        let msg = err.to_string();
+        assert!(!msg.contains('\n'));
+        assert!(msg.starts_with("cannot write /t/.env: rename:"), "{msg}");
+    }
+}

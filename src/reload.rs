@@ -1,0 +1,94 @@
+//! Telling the application that its credential changed.
+//!
+//! The reload command runs with `/bin/sh -c`, no stdin, in its own process group, killed with the
+//! group at the timeout; its output is logged. If it fails, a marker
+//! `.<name>.credshim.reload-pending` is left beside the target so that the next run reloads even
+//! when nothing changed; a successful reload removes the marker.
+
+use crate::error::Error;
+use crate::process::{self, Stdout};
+use std::fs::{self, OpenOptions};
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+/// Whether an earlier run left a reload pending.
+pub fn pending(marker: &Path) -> bool {
+    marker.exists()
+}
+
+/// Run `cmd`; on failure leave `marker`, on success remove it.
+pub fn reload(cmd: &str, timeout: Duration, marker: &Path) -> Result<Duration, Error> {
+    let mut command = Command::new("/bin/sh");
+    command.arg("-c").arg(cmd);
+    log::info!("running reload command");
+    let failure = match process::run(
+        command,
+        "reload",
+        Stdout::Log,
+        timeout,
+        Duration::from_millis(200),
+    ) {
+        Ok(done) if done.status.success() => {
+            match fs::remove_file(marker) {
+                Ok(()) => log::info!("pending reload done"),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => log::warn!("cannot remove {}: {e}", marker.display()),
+            }
+            return Ok(done.elapsed);
+        }
+        Ok(done) => {
+            let mut msg = format!("reload command {}", process::describe(done.status));
+            if let Some(line) = done.last_stderr {
+                msg.push_str(": ");
+                msg.push_str(&line);
+            }
+            msg
+        }
+        Err(e) => format!("reload command {e}"),
+    };
+    if let Err(e) = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(marker)
+    {
+        log::error!(
+            "cannot leave the reload-pending marker {}: {e}",
+            marker.display()
+        );
+    }
+    Err(Error::Reload(failure))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_leaves_marker_and_success_removes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join(".x.credshim.reload-pending");
+        let err = reload("echo boom >&2; exit 3", Duration::from_secs(5), &marker).unwrap_err();
+        assert_eq!(err.exit_code(), 79);
+        assert!(
+            err.to_string().contains("exited with status 3: boom"),
+            "{err}"
+        );
+        assert!(pending(&marker));
+        reload("true", Duration::from_secs(5), &marker).unwrap();
+        assert!(!pending(&marker));
+    }
+
+    #[test]
+    fn timeout_is_a_reload_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("m");
+        let err = reload("sleep 10", Duration::from_millis(200), &marker).unwrap_err();
+        assert!(err.to_string().contains("timed out"), "{err}");
+        assert!(pending(&marker));
+    }
+}

@@ -1,0 +1,160 @@
+//! Where the target really is, and the files credshim keeps beside it.
+//!
+//! A symlinked target is written through: every path here is derived from the *real* path
+//! (`canonicalize`), so two spellings of one file share one lock and the link stays a link. Beside
+//! the real file live `.<name>.credshim.lock`, the temp files `.<name>.credshim.*.tmp`, and the
+//! reload marker `.<name>.credshim.reload-pending`.
+
+use crate::error::Error;
+use std::ffi::OsString;
+use std::fs::{self, Metadata};
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// A resolved target.
+#[derive(Debug)]
+pub struct Target {
+    /// The path as the user gave it (for messages).
+    pub given: PathBuf,
+    /// The real path: the file that is read and replaced.
+    pub real: PathBuf,
+    /// The real path's directory.
+    pub dir: PathBuf,
+    /// The real file name.
+    pub name: OsString,
+    /// The current file's metadata; `None` when it does not exist yet (`--create`).
+    pub meta: Option<Metadata>,
+}
+
+impl Target {
+    /// Resolve `given`. A missing file is an error unless `create`; anything but a regular file
+    /// (after following links) is an error.
+    pub fn resolve(given: &Path, create: bool) -> Result<Target, Error> {
+        let no_input = |reason: String| Error::NoInput {
+            path: given.to_path_buf(),
+            reason,
+        };
+        let real = match fs::canonicalize(given) {
+            Ok(real) => real,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if fs::symlink_metadata(given).is_ok() {
+                    return Err(no_input(
+                        "is a symlink to a file that does not exist".into(),
+                    ));
+                }
+                if !create {
+                    return Err(no_input(
+                        "does not exist (use --create to create it)".into(),
+                    ));
+                }
+                let name = given
+                    .file_name()
+                    .ok_or_else(|| no_input("has no file name".into()))?;
+                let parent = match given.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => p,
+                    _ => Path::new("."),
+                };
+                let dir = fs::canonicalize(parent).map_err(|e| {
+                    if e.kind() == io::ErrorKind::NotFound {
+                        no_input("its directory does not exist".into())
+                    } else {
+                        Error::io("cannot resolve", parent, e)
+                    }
+                })?;
+                dir.join(name)
+            }
+            Err(e) => return Err(Error::io("cannot resolve", given, e)),
+        };
+        let meta = match fs::metadata(&real) {
+            Ok(m) if m.is_file() => Some(m),
+            Ok(_) => return Err(no_input("is not a regular file".into())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io("cannot stat", &real, e)),
+        };
+        let dir = real.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let name = real.file_name().unwrap_or_default().to_os_string();
+        Ok(Target {
+            given: given.to_path_buf(),
+            real,
+            dir,
+            name,
+            meta,
+        })
+    }
+
+    fn beside(&self, suffix: &str) -> PathBuf {
+        let mut n = OsString::from(".");
+        n.push(&self.name);
+        n.push(suffix);
+        self.dir.join(n)
+    }
+
+    pub fn lock_path(&self) -> PathBuf {
+        self.beside(".credshim.lock")
+    }
+
+    pub fn marker_path(&self) -> PathBuf {
+        self.beside(".credshim.reload-pending")
+    }
+
+    /// The prefix and suffix of this target's temp files.
+    pub fn temp_affixes(&self) -> (OsString, &'static str) {
+        let mut prefix = OsString::from(".");
+        prefix.push(&self.name);
+        prefix.push(".credshim.");
+        (prefix, ".tmp")
+    }
+
+    /// The current contents; empty for a file still to be created. Not UTF-8 is a parse error.
+    pub fn read(&self) -> Result<String, Error> {
+        if self.meta.is_none() {
+            return Ok(String::new());
+        }
+        let bytes = fs::read(&self.real).map_err(|e| Error::io("cannot read", &self.real, e))?;
+        String::from_utf8(bytes).map_err(|e| Error::TargetParse {
+            path: self.given.clone(),
+            reason: format!("not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_beside_the_real_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join(".env");
+        fs::write(&real, "A=1\n").unwrap();
+        let link = dir.path().join("link.env");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let t = Target::resolve(&link, false).unwrap();
+        assert_eq!(t.real, fs::canonicalize(&real).unwrap());
+        assert!(t.lock_path().ends_with("..env.credshim.lock"));
+        assert!(t.marker_path().ends_with("..env.credshim.reload-pending"));
+    }
+
+    #[test]
+    fn missing_and_irregular_targets_are_66() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.env");
+        assert_eq!(
+            Target::resolve(&missing, false).unwrap_err().exit_code(),
+            66
+        );
+        assert!(Target::resolve(&missing, true).unwrap().meta.is_none());
+        assert_eq!(
+            Target::resolve(dir.path(), false).unwrap_err().exit_code(),
+            66
+        );
+        let dangling = dir.path().join("dangling");
+        std::os::unix::fs::symlink(dir.path().join("gone"), &dangling).unwrap();
+        assert_eq!(
+            Target::resolve(&dangling, true).unwrap_err().exit_code(),
+            66
+        );
+        let no_dir = dir.path().join("sub/x.env");
+        assert_eq!(Target::resolve(&no_dir, true).unwrap_err().exit_code(), 66);
+    }
+}

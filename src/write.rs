@@ -1,0 +1,220 @@
+//! Putting the new file in place atomically.
+//!
+//! The new text goes to a temp file `.<name>.credshim.<random>.tmp` in the target's directory,
+//! created `O_EXCL` with mode 0600 in the open call. Before any byte is written it gets the
+//! target's owner, group, mode and POSIX ACL; then it is written, fsync'ed, renamed over the real
+//! target, and the directory is fsync'ed. A reader sees the old file or the new one, never a mix.
+//! On any failure before the rename the temp file is removed and the target is untouched. A failed
+//! fsync is never retried (the kernel may have dropped the dirty pages): the run fails instead.
+
+use crate::error::Error;
+use crate::target::Target;
+use std::ffi::CString;
+use std::fs::{self, File, Permissions};
+use std::io::{self, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+const ACL_XATTR: &std::ffi::CStr = c"system.posix_acl_access";
+
+/// Replace the target's contents with `contents`.
+pub fn replace(target: &Target, contents: &[u8]) -> Result<(), Error> {
+    let (prefix, suffix) = target.temp_affixes();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(suffix)
+        .rand_bytes(10)
+        .permissions(Permissions::from_mode(0o600))
+        .tempfile_in(&target.dir)
+        .map_err(|e| Error::write("cannot create a temp file in", &target.dir, e))?;
+    let path = tmp.path().to_path_buf();
+
+    if let Some(meta) = &target.meta {
+        let file = tmp.as_file();
+        if meta.uid() != file_uid(file, &path)? || meta.gid() != file_gid(file, &path)? {
+            // Refuses (EPERM, exit 77) rather than give the file to ourselves.
+            std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid())).map_err(|e| {
+                Error::write(
+                    "cannot give the new file the target's owner",
+                    &target.real,
+                    e,
+                )
+            })?;
+        }
+        file.set_permissions(Permissions::from_mode(meta.mode() & 0o7777))
+            .map_err(|e| {
+                Error::write(
+                    "cannot give the new file the target's mode",
+                    &target.real,
+                    e,
+                )
+            })?;
+        copy_acl(&target.real, file)
+            .map_err(|e| Error::write("cannot copy the target's ACL", &target.real, e))?;
+    }
+
+    tmp.write_all(contents)
+        .map_err(|e| Error::write("cannot write the temp file", &path, e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::write("cannot fsync the temp file", &path, e))?;
+    tmp.persist(&target.real).map_err(|e| {
+        let action = if e.error.raw_os_error() == Some(libc::EBUSY) {
+            "cannot rename over it: it is busy (EBUSY), as a single file bind-mounted into a \
+             container is; mount its directory instead"
+        } else {
+            "cannot rename the temp file over it"
+        };
+        Error::write(action, &target.real, e.error)
+    })?;
+    // From here on the new file is in place; only its durability is in question.
+    File::open(&target.dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| {
+            Error::io(
+                "the new file is in place but may not be durable: cannot fsync directory",
+                &target.dir,
+                e,
+            )
+        })?;
+    log::debug!("replaced {}", target.real.display());
+    Ok(())
+}
+
+fn file_uid(file: &File, path: &Path) -> Result<u32, Error> {
+    file.metadata()
+        .map(|m| m.uid())
+        .map_err(|e| Error::io("cannot stat", path, e))
+}
+
+fn file_gid(file: &File, path: &Path) -> Result<u32, Error> {
+    file.metadata()
+        .map(|m| m.gid())
+        .map_err(|e| Error::io("cannot stat", path, e))
+}
+
+/// Copy the POSIX access ACL of `from` onto `to`, where there is one.
+fn copy_acl(from: &Path, to: &File) -> io::Result<()> {
+    let c_path = CString::new(from.as_os_str().as_bytes())?;
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: c_path and the attribute name are NUL-terminated; buf is valid for buf.len() bytes.
+    let n = unsafe {
+        libc::getxattr(
+            c_path.as_ptr(),
+            ACL_XATTR.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if n < 0 {
+        let err = io::Error::last_os_error();
+        return match err.raw_os_error() {
+            Some(libc::ENODATA | libc::ENOTSUP) => Ok(()),
+            _ => Err(err),
+        };
+    }
+    // SAFETY: fd is open; buf holds n initialised bytes.
+    let rc = unsafe {
+        libc::fsetxattr(
+            to.as_raw_fd(),
+            ACL_XATTR.as_ptr(),
+            buf.as_ptr().cast(),
+            n as usize,
+            0,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Remove temp files that a crashed run of this target left behind. Call under the lock.
+pub fn sweep_orphans(target: &Target) {
+    let (prefix, suffix) = target.temp_affixes();
+    let Ok(entries) = fs::read_dir(&target.dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let bytes = name.as_bytes();
+        if bytes.len() > prefix.len() + suffix.len()
+            && bytes.starts_with(prefix.as_bytes())
+            && bytes.ends_with(suffix.as_bytes())
+            && entry.file_type().is_ok_and(|t| t.is_file())
+        {
+            match fs::remove_file(entry.path()) {
+                Ok(()) => log::info!(
+                    "removed a temp file left by an earlier run: {}",
+                    entry.path().display()
+                ),
+                Err(e) => log::warn!(
+                    "cannot remove stale temp file {}: {e}",
+                    entry.path().display()
+                ),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(dir: &Path, name: &str, body: Option<&str>) -> Target {
+        let p = dir.join(name);
+        if let Some(b) = body {
+            fs::write(&p, b).unwrap();
+        }
+        Target::resolve(&p, true).unwrap()
+    }
+
+    fn leftovers(dir: &Path) -> Vec<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect()
+    }
+
+    #[test]
+    fn replace_keeps_mode_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path(), "app.env", Some("A=1\n"));
+        fs::set_permissions(&t.real, Permissions::from_mode(0o640)).unwrap();
+        let t = Target::resolve(&t.real, false).unwrap();
+        replace(&t, b"A=2\n").unwrap();
+        assert_eq!(fs::read_to_string(&t.real).unwrap(), "A=2\n");
+        let mode = fs::metadata(&t.real).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o640);
+        assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn new_file_is_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path(), "new.env", None);
+        replace(&t, b"A=1\n").unwrap();
+        let mode = fs::metadata(&t.real).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn sweep_removes_only_this_targets_temps() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path(), ".env", Some("A=1\n"));
+        for n in [
+            "..env.credshim.abc.tmp",
+            ".other.credshim.abc.tmp",
+            "..env.credshim.lock",
+        ] {
+            fs::write(dir.path().join(n), "").unwrap();
+        }
+        sweep_orphans(&t);
+        assert!(!dir.path().join("..env.credshim.abc.tmp").exists());
+        assert!(dir.path().join(".other.credshim.abc.tmp").exists());
+        assert!(dir.path().join("..env.credshim.lock").exists());
+    }
+}

@@ -1,0 +1,259 @@
+//! A small builder that runs the real `credshim` binary in a temp dir, in just's style:
+//! `Test::new().file(".env", "A=1\n").mint("echo s3cr3t").args([...]).run().status(0)`.
+//!
+//! Fake mint and reload programs are shell scripts in the test's dir; `log_line` lets them append
+//! to `log`, so a test can assert what ran and in which order.
+
+use std::ffi::OsString;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use tempfile::TempDir;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_credshim");
+
+/// A shell line that appends `what` to the test's log file.
+pub fn log_line(what: &str) -> String {
+    format!("echo {what} >> \"$CREDSHIM_TEST_DIR/log\"")
+}
+
+#[must_use]
+pub struct Test {
+    pub dir: TempDir,
+    args: Vec<OsString>,
+    env: Vec<(String, String)>,
+    mint: Option<PathBuf>,
+    wrap: Option<String>,
+}
+
+impl Test {
+    pub fn new() -> Self {
+        Test {
+            dir: tempfile::tempdir().expect("temp dir"),
+            args: vec!["rotate".into()],
+            env: Vec::new(),
+            mint: None,
+            wrap: None,
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn file(self, name: &str, contents: &str) -> Self {
+        let p = self.path(name);
+        if let Some(parent) = p.parent() {
+            fs::create_dir_all(parent).unwrap();
+        }
+        fs::write(p, contents).unwrap();
+        self
+    }
+
+    /// An executable shell script `name` in the test dir.
+    pub fn script(self, name: &str, body: &str) -> Self {
+        let p = self.path(name);
+        fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+        self
+    }
+
+    /// The mint: a script whose path goes after `--`. It logs `mint` to the log file first.
+    pub fn mint(self, body: &str) -> Self {
+        let t = self.script("mint", &format!("{}\n{body}", log_line("mint")));
+        let p = t.path("mint");
+        Test { mint: Some(p), ..t }
+    }
+
+    pub fn arg(mut self, a: impl Into<OsString>) -> Self {
+        self.args.push(a.into());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.env.push((k.into(), v.into()));
+        self
+    }
+
+    /// Run through `sh -c "<prefix> \"$@\""`, e.g. `ulimit -f 1; exec`.
+    pub fn wrap(mut self, prefix: &str) -> Self {
+        self.wrap = Some(prefix.into());
+        self
+    }
+
+    pub fn command(&self) -> Command {
+        let mut cmd = match &self.wrap {
+            Some(prefix) => {
+                let mut c = Command::new("/bin/sh");
+                c.arg("-c")
+                    .arg(format!("{prefix} \"$@\""))
+                    .arg("sh")
+                    .arg(BIN);
+                c
+            }
+            None => Command::new(BIN),
+        };
+        cmd.current_dir(self.dir.path()).args(&self.args);
+        if let Some(m) = &self.mint {
+            cmd.arg("--").arg(m);
+        }
+        for (k, _) in std::env::vars() {
+            if k.starts_with("CREDSHIM_") || k == "RUST_LOG" || k == "JOURNAL_STREAM" {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("CREDSHIM_TEST_DIR", self.dir.path());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    pub fn run(self) -> Done {
+        let out = self.command().output().expect("run credshim");
+        Done {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            test: self,
+        }
+    }
+}
+
+pub struct Done {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub test: Test,
+}
+
+impl Done {
+    #[track_caller]
+    pub fn status(self, code: i32) -> Self {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "exit code\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.test.path(name)
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        fs::read_to_string(self.path(name)).unwrap_or_default()
+    }
+
+    #[track_caller]
+    pub fn file_is(self, name: &str, contents: &str) -> Self {
+        assert_eq!(
+            self.read(name),
+            contents,
+            "contents of {name}\n--- stderr:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    /// The log the fake programs wrote, one entry per line.
+    pub fn log(&self) -> Vec<String> {
+        self.read("log").lines().map(str::to_string).collect()
+    }
+
+    #[track_caller]
+    pub fn log_is(self, expected: &[&str]) -> Self {
+        assert_eq!(self.log(), expected, "\n--- stderr:\n{}", self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(self, needle: &str) -> Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(self, needle: &str) -> Self {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}:\n{}",
+            self.stdout
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn gone(self, name: &str) -> Self {
+        assert!(!self.path(name).exists(), "{name} still exists");
+        self
+    }
+
+    /// No temp file of credshim's left in the dir.
+    #[track_caller]
+    pub fn no_temp(self) -> Self {
+        let left = temps(self.test.dir.path());
+        assert!(left.is_empty(), "temp files left: {left:?}");
+        self
+    }
+
+    /// Neither stdout nor stderr contains `secret`.
+    #[track_caller]
+    pub fn hides(self, secret: &str) -> Self {
+        assert!(
+            !self.stdout.contains(secret),
+            "stdout leaks the secret:\n{}",
+            self.stdout
+        );
+        assert!(
+            !self.stderr.contains(secret),
+            "stderr leaks the secret:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+pub fn temps(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".credshim.") && n.ends_with(".tmp"))
+        .collect()
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Whether tests that need something missing here must fail rather than skip (set by .ci/run).
+pub fn required() -> bool {
+    std::env::var_os("CREDSHIM_TEST_REQUIRE_ALL").is_some()
+}
+
+/// Skip (printing why) unless CI requires the test.
+pub fn skip(why: &str) {
+    assert!(
+        !required(),
+        "required by CREDSHIM_TEST_REQUIRE_ALL but unavailable: {why}"
+    );
+    eprintln!("skipped: {why}");
+}
