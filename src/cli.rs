@@ -4,7 +4,7 @@
 //! job. Nothing outside this module and [`crate::config`] sees these types: `config` turns them
 //! into validated settings.
 
-use crate::expiry::parse_duration;
+use crate::expiry::{ExpiryFormat, parse_duration};
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -47,6 +47,34 @@ pub enum Command {
     /// Mint a credential and splice it into the target file, atomically and under a lock
     #[command(after_long_help = EXIT_CODES)]
     Rotate(RotateArgs),
+    /// Report the time left on the credential in a target (Nagios/Icinga plugin: 0 OK,
+    /// 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The file holding the credential
+    #[arg(long = "target", value_name = "PATH", env = "CREDSHIM_TARGET")]
+    pub target: PathBuf,
+
+    /// The key of the credential; its JWT `exp` is read unless --expiry-key is given
+    #[arg(long = "key", value_name = "KEY", env = "CREDSHIM_KEY")]
+    pub key: String,
+
+    /// A key holding the credential's expiry as RFC 3339 (one written from @expiry)
+    #[arg(long = "expiry-key", value_name = "KEY", env = "CREDSHIM_EXPIRY_KEY")]
+    pub expiry_key: Option<String>,
+
+    /// WARNING when less than this is left
+    #[arg(long = "warn", value_name = "DURATION", env = "CREDSHIM_WARN",
+          default_value = "15m", value_parser = parse_duration)]
+    pub warn: Duration,
+
+    /// CRITICAL when less than this is left (or expired, or missing)
+    #[arg(long = "crit", value_name = "DURATION", env = "CREDSHIM_CRIT",
+          default_value = "5m", value_parser = parse_duration)]
+    pub crit: Duration,
 }
 
 /// What `--output` prints on stdout.
@@ -65,8 +93,9 @@ pub struct RotateArgs {
     #[arg(long = "target", value_name = "PATH", env = "CREDSHIM_TARGET")]
     pub target: PathBuf,
 
-    /// Set KEY from SOURCE: a JSON pointer into the mint's stdout (/token), or, when omitted, the
-    /// whole stdout with one trailing newline removed. Repeatable; CREDSHIM_SET takes several,
+    /// Set KEY from SOURCE: a JSON pointer into the mint's stdout (/token), @expiry (the
+    /// credential's expiry, RFC 3339 UTC), or, when omitted, the whole stdout with one trailing
+    /// newline removed. Repeatable; CREDSHIM_SET takes several,
     /// separated by commas
     #[arg(
         long = "set",
@@ -76,6 +105,53 @@ pub struct RotateArgs {
         required = true
     )]
     pub set: Vec<String>,
+
+    /// Where the mint's JSON output says when the credential expires (a JSON pointer)
+    #[arg(
+        long = "expiry-from",
+        value_name = "POINTER",
+        env = "CREDSHIM_EXPIRY_FROM"
+    )]
+    pub expiry_from: Option<String>,
+
+    /// How to read the --expiry-from value
+    #[arg(
+        long = "expiry-format",
+        value_name = "FORMAT",
+        env = "CREDSHIM_EXPIRY_FORMAT",
+        value_enum
+    )]
+    pub expiry_format: Option<ExpiryFormat>,
+
+    /// Declared lifetime of credentials that state none (opaque tokens)
+    #[arg(long = "ttl", value_name = "DURATION", env = "CREDSHIM_TTL", value_parser = parse_duration)]
+    pub ttl: Option<Duration>,
+
+    /// Skip minting while the credential in the target has more than this left
+    #[arg(long = "min-ttl", value_name = "DURATION", env = "CREDSHIM_MIN_TTL",
+          value_parser = parse_duration)]
+    pub min_ttl: Option<Duration>,
+
+    /// Extra attempts of a failing mint, with exponential backoff and full jitter
+    #[arg(
+        long = "retries",
+        value_name = "N",
+        env = "CREDSHIM_RETRIES",
+        default_value_t = 2
+    )]
+    pub retries: u32,
+
+    /// Sleep a random time up to this before starting (cron has no RandomizedDelaySec)
+    #[arg(long = "splay", value_name = "DURATION", env = "CREDSHIM_SPLAY", value_parser = parse_duration)]
+    pub splay: Option<Duration>,
+
+    /// Write Prometheus textfile-collector metrics here, atomically, on every run
+    #[arg(
+        long = "metrics-file",
+        value_name = "PATH",
+        env = "CREDSHIM_METRICS_FILE"
+    )]
+    pub metrics_file: Option<PathBuf>,
 
     /// Shell command run after the target changed (and on the next run, if it failed)
     #[arg(long = "reload", value_name = "CMD", env = "CREDSHIM_RELOAD")]
@@ -96,7 +172,7 @@ pub struct RotateArgs {
           default_value = "30s", value_parser = parse_duration)]
     pub lock_timeout: Duration,
 
-    /// Bound on the whole run: lock wait and mint together
+    /// Bound on the whole run: lock wait and mint attempts together
     #[arg(long = "deadline", value_name = "DURATION", env = "CREDSHIM_DEADLINE",
           default_value = "5m", value_parser = parse_duration)]
     pub deadline: Duration,
@@ -136,8 +212,10 @@ mod tests {
     #[test]
     fn every_option_reads_an_environment_variable() {
         let cmd = Cli::command();
-        let rotate = cmd.find_subcommand("rotate").unwrap();
-        for arg in rotate.get_arguments() {
+        let args = ["rotate", "check"]
+            .iter()
+            .flat_map(|s| cmd.find_subcommand(s).unwrap().get_arguments());
+        for arg in args {
             let Some(long) = arg.get_long() else { continue };
             if ["help", "version", "verbose", "quiet"].contains(&long) {
                 continue;

@@ -1,12 +1,14 @@
 //! Validated settings of a run.
 //!
 //! [`RotateConfig::from_args`] checks what clap cannot: the `--set` grammar (64), variable names
-//! (64), a mint command to run (64), and combinations that parse but make no sense (78). The
-//! pipeline stages see only these types.
+//! (64), JSON pointers (64), a mint command to run (64), and combinations that parse but make no
+//! sense (78). The pipeline stages see only these types.
 
 use crate::cli::{OutputFormat, RotateArgs};
 use crate::dotenv;
 use crate::error::Error;
+use crate::expiry::ExpiryFormat;
+use crate::format::Format;
 use crate::mint::MintCommand;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,6 +20,8 @@ pub enum Source {
     Whole,
     /// A JSON pointer into the stdout.
     Pointer(String),
+    /// `@expiry`: the credential's expiry, RFC 3339 UTC.
+    Expiry,
 }
 
 /// One `--set KEY[=SOURCE]`.
@@ -28,15 +32,16 @@ pub struct SetSpec {
 }
 
 impl SetSpec {
-    /// Parse `KEY`, `KEY=/pointer`.
+    /// Parse `KEY`, `KEY=/pointer`, `KEY=@expiry`.
     pub fn parse(spec: &str) -> Result<SetSpec, Error> {
         let (key, source) = match spec.split_once('=') {
             None => (spec, Source::Whole),
             Some((key, src)) if src.starts_with('/') => (key, Source::Pointer(src.to_string())),
+            Some((key, "@expiry")) => (key, Source::Expiry),
             Some((key, src)) => {
                 return Err(Error::Usage(format!(
-                    "--set {key}={src}: SOURCE must be a JSON pointer starting with / (or be \
-                     omitted for the whole stdout)"
+                    "--set {key}={src}: SOURCE must be a JSON pointer starting with /, or \
+                     @expiry (or be omitted for the whole stdout)"
                 )));
             }
         };
@@ -58,8 +63,16 @@ impl SetSpec {
 #[derive(Debug, Clone)]
 pub struct RotateConfig {
     pub target: PathBuf,
+    pub format: Format,
     pub sets: Vec<SetSpec>,
     pub mint: MintCommand,
+    pub expiry_from: Option<String>,
+    pub expiry_format: ExpiryFormat,
+    pub ttl: Option<Duration>,
+    pub min_ttl: Option<Duration>,
+    pub retries: u32,
+    pub splay: Option<Duration>,
+    pub metrics_file: Option<PathBuf>,
     pub reload: Option<String>,
     pub mint_timeout: Duration,
     pub reload_timeout: Duration,
@@ -83,6 +96,28 @@ impl RotateConfig {
         if sets.is_empty() {
             return Err(Error::Usage("--set needs at least one KEY".into()));
         }
+        if sets.iter().all(|s| s.source == Source::Expiry) {
+            return Err(Error::Config(
+                "every --set is @expiry: nothing would take the credential itself".into(),
+            ));
+        }
+        if let Some(p) = &args.expiry_from
+            && !p.starts_with('/')
+        {
+            return Err(Error::Usage(format!(
+                "--expiry-from {p}: a JSON pointer starts with /"
+            )));
+        }
+        if args.expiry_format.is_some() && args.expiry_from.is_none() {
+            return Err(Error::Config(
+                "--expiry-format needs --expiry-from to say where the expiry is".into(),
+            ));
+        }
+        if args.ttl.is_some_and(|t| t.is_zero()) {
+            return Err(Error::Config(
+                "--ttl 0 would make every credential expired".into(),
+            ));
+        }
         let mint = if !args.mint.is_empty() {
             MintCommand::Exec(args.mint)
         } else {
@@ -102,9 +137,17 @@ impl RotateConfig {
             r => r,
         };
         Ok(RotateConfig {
+            format: Format::for_path(&args.target),
             target: args.target,
             sets,
             mint,
+            expiry_from: args.expiry_from,
+            expiry_format: args.expiry_format.unwrap_or_default(),
+            ttl: args.ttl,
+            min_ttl: args.min_ttl,
+            retries: args.retries,
+            splay: args.splay.filter(|s| !s.is_zero()),
+            metrics_file: args.metrics_file,
             reload,
             mint_timeout: args.mint_timeout,
             reload_timeout: args.reload_timeout,
@@ -134,7 +177,11 @@ mod tests {
             SetSpec::parse("K=/Credentials/AccessKeyId").unwrap().source,
             Source::Pointer("/Credentials/AccessKeyId".into())
         );
-        for bad in ["1K", "K-2", "K=token", "=/x", "K="] {
+        assert_eq!(
+            SetSpec::parse("K_AT=@expiry").unwrap().source,
+            Source::Expiry
+        );
+        for bad in ["1K", "K-2", "K=token", "=/x", "K=", "K=@expire"] {
             assert_eq!(SetSpec::parse(bad).unwrap_err().exit_code(), 64, "{bad}");
         }
     }

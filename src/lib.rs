@@ -1,17 +1,21 @@
 //! credshim keeps a short-lived credential fresh inside an application that reads a long-lived
 //! one. [`rotate`] is the whole job, one stage per module: resolve the `target`, take the `lock`,
-//! `mint`, `extract` the values, splice them (`dotenv`), verify, `write` atomically, `reload`.
+//! read what the target holds (and skip if it is fresh, `check`), `mint`, `extract` the values and
+//! their `expiry`, splice them in the target's `format`, verify, `write` atomically, `reload`.
 //! Every failure is an [`error::Error`] whose exit code DESIGN.md fixes; the [`report::Report`]
 //! says what happened without ever holding a value.
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod dotenv;
 pub mod error;
 pub mod expiry;
 pub mod extract;
+pub mod format;
 pub mod lock;
 pub mod logging;
+pub mod metrics;
 pub mod mint;
 pub mod process;
 pub mod reload;
@@ -20,9 +24,10 @@ pub mod secret;
 pub mod target;
 pub mod write;
 
-use config::{RotateConfig, SetSpec, Source};
+use config::{RotateConfig, Source};
 use error::Error;
 use extract::MintOutput;
+use jiff::{SignedDuration, Timestamp};
 use report::{KeyReport, Outcome, Report};
 use secret::Secret;
 use std::time::Instant;
@@ -30,79 +35,173 @@ use target::Target;
 
 /// Run one rotation, filling in `report` as it goes.
 pub fn rotate(cfg: &RotateConfig, report: &mut Report) -> Result<(), Error> {
-    let started = Instant::now();
-    let deadline = started + cfg.deadline;
     report.target = cfg.target.clone();
     report.dry_run = cfg.dry_run;
+    splay(cfg);
+    let deadline = Instant::now() + cfg.deadline;
 
     let target = Target::resolve(&cfg.target, cfg.create)?;
     let _lock = lock::acquire(&target.lock_path(), cfg.lock_timeout, deadline)?;
     write::sweep_orphans(&target);
     let old = target.read()?;
-    let current = current_values(&old, &cfg.sets, &target)?;
-    let minted = mint(cfg, deadline, report)?;
-    let values = extract(&minted, &cfg.sets)?;
+    let current = current_values(cfg, &old, &target)?;
+    report.set_expiry(current_expiry(cfg, &current));
+    if is_fresh(cfg, report.expiry) {
+        report.outcome = Outcome::Fresh;
+        return pending_reload(cfg, &target, report);
+    }
+    let out = mint(cfg, deadline, report)?;
+    let values = extract(cfg, &out, report)?;
     report.keys = values
         .iter()
         .zip(&current)
         .map(|((key, new), old)| KeyReport::new(key, new, old.as_deref()))
         .collect();
-    let new = splice(&old, &values, &target)?;
+    let new = cfg.format.splice(&old, &exposed(&values), &target.given)?;
     if new == old {
         report.outcome = Outcome::Unchanged;
         log::info!("{}: credential unchanged", target.given.display());
         return pending_reload(cfg, &target, report);
     }
-    verify(&old, &new, &values)?;
+    cfg.format.verify(&old, &new, &exposed(&values))?;
     report.outcome = Outcome::Rotated;
     if cfg.dry_run {
         return Ok(());
     }
-    write::replace(&target, new.as_bytes())?;
-    log::info!(
-        "{}: rotated {}",
-        target.given.display(),
-        values
-            .iter()
-            .map(|(k, _)| k.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    write::replace(&target, new.as_bytes(), 0o600)?;
+    log::info!("{}: rotated {}", target.given.display(), key_list(&values));
     reload(cfg, &target, report)
+}
+
+fn splay(cfg: &RotateConfig) {
+    if let Some(splay) = cfg.splay {
+        let pause = splay.mul_f64(fastrand::f64());
+        log::info!("splay: sleeping {:.1}s", pause.as_secs_f64());
+        std::thread::sleep(pause);
+    }
 }
 
 /// The values the target holds now for the keys this run sets. Also proves that the target
 /// parses (65) before anything is minted.
 fn current_values(
+    cfg: &RotateConfig,
     old: &str,
-    sets: &[SetSpec],
     target: &Target,
 ) -> Result<Vec<Option<String>>, Error> {
-    sets.iter()
-        .map(|s| dotenv::get(old, &s.key).map_err(|e| splice_error(e, target)))
+    cfg.sets
+        .iter()
+        .map(|s| cfg.format.get(old, &s.key, &target.given))
         .collect()
 }
 
-fn mint(cfg: &RotateConfig, deadline: Instant, report: &mut Report) -> Result<MintOutput, Error> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        return Err(Error::DeadlineBeforeMint(cfg.deadline));
-    }
-    let minted = mint::mint_once(&cfg.mint, cfg.mint_timeout.min(left))?;
-    report.mint_seconds = Some(minted.elapsed.as_secs_f64());
-    Ok(MintOutput::new(minted.stdout))
+/// The expiry of the credential the target holds: its `@expiry` key, else the JWT `exp` of the
+/// first key set from the mint.
+fn current_expiry(cfg: &RotateConfig, current: &[Option<String>]) -> Option<Timestamp> {
+    let find = |want_expiry: bool| {
+        cfg.sets
+            .iter()
+            .zip(current)
+            .find(|(s, _)| (s.source == Source::Expiry) == want_expiry)
+            .and_then(|(_, v)| v.as_deref())
+    };
+    check::stored_expiry(find(true), find(false), Timestamp::now())
 }
 
-fn extract(out: &MintOutput, sets: &[SetSpec]) -> Result<Vec<(String, Secret)>, Error> {
-    sets.iter()
-        .map(|s| {
-            let value = match &s.source {
-                Source::Whole => out.whole()?,
-                Source::Pointer(p) => out.secret_at(p)?,
+fn is_fresh(cfg: &RotateConfig, expiry: Option<Timestamp>) -> bool {
+    let (Some(min_ttl), Some(expiry)) = (cfg.min_ttl, expiry) else {
+        return false;
+    };
+    let left = expiry.duration_since(Timestamp::now());
+    let fresh = left > SignedDuration::try_from(min_ttl).unwrap_or(SignedDuration::MAX);
+    if fresh {
+        log::info!(
+            "{}: credential has {} left, more than --min-ttl: not minting",
+            cfg.target.display(),
+            expiry::human(left)
+        );
+    }
+    fresh
+}
+
+fn mint(cfg: &RotateConfig, deadline: Instant, report: &mut Report) -> Result<MintOutput, Error> {
+    let started = Instant::now();
+    let minted = mint::mint(
+        &cfg.mint,
+        cfg.mint_timeout,
+        cfg.retries,
+        deadline,
+        cfg.deadline,
+    );
+    report.mint_seconds = Some(started.elapsed().as_secs_f64());
+    Ok(MintOutput::new(minted?.stdout))
+}
+
+/// The value of every `--set`, and the new credential's expiry into `report`.
+fn extract(
+    cfg: &RotateConfig,
+    out: &MintOutput,
+    report: &mut Report,
+) -> Result<Vec<(String, Secret)>, Error> {
+    let now = Timestamp::now();
+    let mut minted = Vec::with_capacity(cfg.sets.len());
+    for s in &cfg.sets {
+        minted.push(match &s.source {
+            Source::Whole => Some(out.whole()?),
+            Source::Pointer(p) => Some(out.secret_at(p)?),
+            Source::Expiry => None,
+        });
+    }
+    let first = minted.iter().flatten().next();
+    let expiry = minted_expiry(cfg, out, first, now)?;
+    report.set_expiry(expiry);
+    if let (Some(min_ttl), Some(expiry)) = (cfg.min_ttl, expiry) {
+        let lives = expiry.duration_since(now);
+        if lives <= SignedDuration::try_from(min_ttl).unwrap_or(SignedDuration::MAX) {
+            log::warn!(
+                "the new credential lives {}, not more than --min-ttl: every run will mint",
+                expiry::human(lives)
+            );
+        }
+    }
+    cfg.sets
+        .iter()
+        .zip(minted)
+        .map(|(s, value)| {
+            let value = match value {
+                Some(v) => v,
+                None => Secret::new(expiry.map(expiry::format_expiry).ok_or_else(|| {
+                    Error::Protocol(format!(
+                        "{}=@expiry: the credential's expiry is unknown (not a JWT; give \
+                         --expiry-from or --ttl)",
+                        s.key
+                    ))
+                })?),
             };
             Ok((s.key.clone(), value))
         })
         .collect()
+}
+
+/// When the minted credential expires: `--expiry-from`, else the JWT `exp` of the first value,
+/// else now + `--ttl`, else unknown.
+fn minted_expiry(
+    cfg: &RotateConfig,
+    out: &MintOutput,
+    first: Option<&Secret>,
+    now: Timestamp,
+) -> Result<Option<Timestamp>, Error> {
+    if let Some(pointer) = &cfg.expiry_from {
+        return expiry::parse_expiry(out.at(pointer)?, cfg.expiry_format, now)
+            .map(Some)
+            .map_err(|e| Error::Protocol(format!("{pointer}: {e}")));
+    }
+    if let Some(exp) = first.and_then(|v| expiry::jwt_exp(v.expose())) {
+        return Ok(Some(exp));
+    }
+    Ok(cfg
+        .ttl
+        .and_then(|ttl| SignedDuration::try_from(ttl).ok())
+        .and_then(|ttl| now.checked_add(ttl).ok()))
 }
 
 fn exposed(values: &[(String, Secret)]) -> Vec<(String, String)> {
@@ -112,31 +211,12 @@ fn exposed(values: &[(String, Secret)]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn splice(old: &str, values: &[(String, Secret)], target: &Target) -> Result<String, Error> {
-    let spliced = dotenv::splice(old, &exposed(values)).map_err(|e| splice_error(e, target))?;
-    for w in &spliced.warnings {
-        log::warn!("{}: {w}", target.given.display());
-    }
-    Ok(spliced.text)
-}
-
-fn splice_error(e: dotenv::SpliceError, target: &Target) -> Error {
-    match e {
-        dotenv::SpliceError::Unparseable { .. } => Error::TargetParse {
-            path: target.given.clone(),
-            reason: e.to_string(),
-        },
-        dotenv::SpliceError::ForbiddenValue { .. } => Error::Protocol(e.to_string()),
-        dotenv::SpliceError::InvalidKey { .. } => Error::Usage(e.to_string()),
-    }
-}
-
-fn verify(old: &str, new: &str, values: &[(String, Secret)]) -> Result<(), Error> {
-    dotenv::verify(old, new, &exposed(values)).map_err(|why| {
-        Error::Software(format!(
-            "the new file would not read back as intended: {why}"
-        ))
-    })
+fn key_list(values: &[(String, Secret)]) -> String {
+    values
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn reload(cfg: &RotateConfig, target: &Target, report: &mut Report) -> Result<(), Error> {

@@ -1,10 +1,11 @@
 //! The `credshim` binary: parse, run, turn the result into an exit code.
 
 use clap::Parser;
-use credshim::cli::{Cli, Command, OutputFormat};
+use credshim::cli::{CheckArgs, Cli, Command, OutputFormat, RotateArgs};
 use credshim::config::RotateConfig;
-use credshim::logging;
 use credshim::report::Report;
+use credshim::{check, logging, metrics};
+use jiff::Timestamp;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -24,25 +25,34 @@ fn main() -> ExitCode {
     }
     match cli.command {
         Command::Rotate(args) => rotate(args),
+        Command::Check(args) => check(&args),
     }
 }
 
-fn rotate(args: credshim::cli::RotateArgs) -> ExitCode {
+fn rotate(args: RotateArgs) -> ExitCode {
     let started = Instant::now();
     let output = args.output;
+    let metrics_file = args.metrics_file.clone();
     let mut report = Report {
         target: args.target.clone(),
         ..Report::default()
     };
-    let result = RotateConfig::from_args(args).and_then(|cfg| {
-        report.dry_run = cfg.dry_run;
-        credshim::rotate(&cfg, &mut report)
-    });
+    let result = RotateConfig::from_args(args).and_then(|cfg| credshim::rotate(&cfg, &mut report));
+    let now = Timestamp::now();
     report.total_seconds = started.elapsed().as_secs_f64();
+    report.finish(now);
     if let Err(err) = &result {
         report.exit_code = err.exit_code();
         report.error = Some(err.to_string());
         eprintln!("{}", logging::error_line(err));
+    }
+    if let Some(path) = metrics_file
+        && let Err(err) = metrics::write(&path, &report, now)
+    {
+        eprintln!("{}", logging::error_line(&format!("metrics: {err}")));
+        if report.exit_code == 0 {
+            report.exit_code = err.exit_code();
+        }
     }
     match output {
         OutputFormat::Json => println!("{}", report.json()),
@@ -52,4 +62,10 @@ fn rotate(args: credshim::cli::RotateArgs) -> ExitCode {
         OutputFormat::Text => {}
     }
     ExitCode::from(report.exit_code)
+}
+
+fn check(args: &CheckArgs) -> ExitCode {
+    let (state, line) = check::check(args, Timestamp::now());
+    println!("{line}");
+    ExitCode::from(state as u8)
 }

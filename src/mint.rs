@@ -4,12 +4,14 @@
 //! `CREDSHIM_MINT`. It runs under [`crate::process`]'s rules (no stdin, own process group, killed
 //! with it at the timeout); its stdout, the secret, is captured up to 1 MiB and never logged; its
 //! stderr is logged. A non-zero exit, a signal, a failure to start or a timeout is exit 69, with
-//! the status and the mint's last stderr line in the message.
+//! the status and the mint's last stderr line in the message. [`mint`] retries such failures
+//! with exponential backoff and full jitter (1 s base, 30 s cap), never past the run's deadline.
 
 use crate::error::Error;
 use crate::process::{self, RunError, Stdout};
 use std::process::Command;
-use std::time::Duration;
+use std::thread;
+use std::time::{Duration, Instant};
 
 /// Largest mint output accepted.
 pub const MAX_OUTPUT: usize = 1 << 20;
@@ -53,6 +55,59 @@ impl MintCommand {
 pub struct Minted {
     pub stdout: Vec<u8>,
     pub elapsed: Duration,
+}
+
+/// First backoff ceiling; doubled for each retry.
+const BACKOFF_BASE: Duration = Duration::from_secs(1);
+/// Largest backoff ceiling.
+const BACKOFF_CAP: Duration = Duration::from_secs(30);
+
+/// Run the mint, retrying a failure (69) up to `retries` times, all before `deadline`.
+///
+/// `deadline_len` is the configured `--deadline`, for messages. Out of time before the first
+/// attempt is 75; out of time after failures is the last failure (69).
+pub fn mint(
+    cmd: &MintCommand,
+    timeout: Duration,
+    retries: u32,
+    deadline: Instant,
+    deadline_len: Duration,
+) -> Result<Minted, Error> {
+    let mut attempt: u32 = 0;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Error::DeadlineBeforeMint(deadline_len));
+        }
+        let err = match mint_once(cmd, timeout.min(left)) {
+            Ok(m) => return Ok(m),
+            Err(e @ Error::Mint(_)) => e,
+            Err(e) => return Err(e),
+        };
+        attempt += 1;
+        let after = |why: &str| {
+            Error::Mint(match &err {
+                Error::Mint(msg) if attempt > 1 => format!("{msg} (attempt {attempt}{why})"),
+                Error::Mint(msg) => format!("{msg}{why}"),
+                _ => unreachable!("only mint errors are retried"),
+            })
+        };
+        if attempt > retries {
+            return Err(after(""));
+        }
+        let ceiling = BACKOFF_BASE
+            .saturating_mul(1 << (attempt - 1).min(16))
+            .min(BACKOFF_CAP);
+        let pause = ceiling.mul_f64(fastrand::f64());
+        if Instant::now() + pause >= deadline {
+            return Err(after(", no time left before the deadline for another"));
+        }
+        log::info!(
+            "mint attempt {attempt} failed: {err}; retrying in {:.1}s",
+            pause.as_secs_f64()
+        );
+        thread::sleep(pause);
+    }
 }
 
 /// Run the mint once.
@@ -113,6 +168,53 @@ mod tests {
         let err = mint_once(&missing, Duration::from_secs(5)).unwrap_err();
         assert_eq!(err.exit_code(), 69);
         assert!(err.to_string().contains("could not start"), "{err}");
+    }
+
+    #[test]
+    fn retries_until_success() {
+        let dir = tempfile::tempdir().unwrap();
+        let count = dir.path().join("n");
+        let script = format!(
+            "n=$(cat {c} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {c}; [ $n -ge 2 ] && echo ok",
+            c = count.display()
+        );
+        let cmd = MintCommand::Shell(script);
+        let far = Instant::now() + Duration::from_secs(60);
+        let m = mint(
+            &cmd,
+            Duration::from_secs(5),
+            1,
+            far,
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        assert_eq!(m.stdout, b"ok\n");
+        assert_eq!(std::fs::read_to_string(&count).unwrap().trim(), "2");
+    }
+
+    #[test]
+    fn no_retry_for_unusable_output_or_a_spent_deadline() {
+        let cmd = MintCommand::Shell(format!("head -c {} /dev/zero", MAX_OUTPUT + 1));
+        let far = Instant::now() + Duration::from_secs(60);
+        let err = mint(
+            &cmd,
+            Duration::from_secs(5),
+            3,
+            far,
+            Duration::from_secs(60),
+        )
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 76);
+        let past = Instant::now();
+        let err = mint(
+            &cmd,
+            Duration::from_secs(5),
+            3,
+            past,
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 75);
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub enum Outcome {
     Rotated,
     /// The mint returned what the target already held.
     Unchanged,
+    /// The credential in the target had more than `--min-ttl` left: nothing was minted.
+    Fresh,
     /// Failed; see `error` and `exit_code`.
     #[default]
     Failed,
@@ -59,6 +61,14 @@ pub struct Report {
     pub target: PathBuf,
     pub dry_run: bool,
     pub keys: Vec<KeyReport>,
+    /// When the credential now in the target expires (RFC 3339 UTC), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// Seconds from the end of the run to `expires_at`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl_seconds: Option<i64>,
+    #[serde(skip)]
+    pub expiry: Option<jiff::Timestamp>,
     /// Whether the reload command ran (successfully or not).
     pub reload_ran: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,6 +79,17 @@ pub struct Report {
 }
 
 impl Report {
+    /// Record the expiry of the credential the target holds.
+    pub fn set_expiry(&mut self, expiry: Option<jiff::Timestamp>) {
+        self.expiry = expiry;
+        self.expires_at = expiry.map(crate::expiry::format_expiry);
+    }
+
+    /// Fill in the fields that depend on the end time.
+    pub fn finish(&mut self, now: jiff::Timestamp) {
+        self.ttl_seconds = self.expiry.map(|e| e.duration_since(now).as_secs());
+    }
+
     pub fn json(&self) -> String {
         serde_json::to_string(self).expect("a report always serialises")
     }
@@ -76,10 +97,10 @@ impl Report {
     /// The `--dry-run` text: one line per key, values masked.
     pub fn dry_run_text(&self) -> String {
         let mut out = String::new();
-        let verb = if self.outcome == Outcome::Rotated {
-            "would update"
-        } else {
-            "would leave unchanged"
+        let verb = match self.outcome {
+            Outcome::Rotated => "would update",
+            Outcome::Fresh => "fresh enough, would not mint:",
+            _ => "would leave unchanged",
         };
         out.push_str(&format!("{verb} {}\n", self.target.display()));
         for k in &self.keys {

@@ -19,8 +19,9 @@ use std::path::Path;
 
 const ACL_XATTR: &std::ffi::CStr = c"system.posix_acl_access";
 
-/// Replace the target's contents with `contents`.
-pub fn replace(target: &Target, contents: &[u8]) -> Result<(), Error> {
+/// Replace the target's contents with `contents`; a target that does not exist yet gets
+/// `new_mode`.
+pub fn replace(target: &Target, contents: &[u8], new_mode: u32) -> Result<(), Error> {
     let (prefix, suffix) = target.temp_affixes();
     let mut tmp = tempfile::Builder::new()
         .prefix(&prefix)
@@ -53,6 +54,10 @@ pub fn replace(target: &Target, contents: &[u8]) -> Result<(), Error> {
             })?;
         copy_acl(&target.real, file)
             .map_err(|e| Error::write("cannot copy the target's ACL", &target.real, e))?;
+    } else if new_mode != 0o600 {
+        tmp.as_file()
+            .set_permissions(Permissions::from_mode(new_mode))
+            .map_err(|e| Error::write("cannot set the new file's mode", &path, e))?;
     }
 
     tmp.write_all(contents)
@@ -185,7 +190,7 @@ mod tests {
         let t = target(dir.path(), "app.env", Some("A=1\n"));
         fs::set_permissions(&t.real, Permissions::from_mode(0o640)).unwrap();
         let t = Target::resolve(&t.real, false).unwrap();
-        replace(&t, b"A=2\n").unwrap();
+        replace(&t, b"A=2\n", 0o600).unwrap();
         assert_eq!(fs::read_to_string(&t.real).unwrap(), "A=2\n");
         let mode = fs::metadata(&t.real).unwrap().permissions().mode() & 0o7777;
         assert_eq!(mode, 0o640);
@@ -196,7 +201,7 @@ mod tests {
     fn new_file_is_0600() {
         let dir = tempfile::tempdir().unwrap();
         let t = target(dir.path(), "new.env", None);
-        replace(&t, b"A=1\n").unwrap();
+        replace(&t, b"A=1\n", 0o600).unwrap();
         let mode = fs::metadata(&t.real).unwrap().permissions().mode() & 0o7777;
         assert_eq!(mode, 0o600);
     }

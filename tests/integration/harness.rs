@@ -28,10 +28,16 @@ pub struct Test {
 }
 
 impl Test {
+    /// A `credshim rotate` run.
     pub fn new() -> Self {
+        Test::bare().arg("rotate")
+    }
+
+    /// A run with no subcommand given yet.
+    pub fn bare() -> Self {
         Test {
             dir: tempfile::tempdir().expect("temp dir"),
-            args: vec!["rotate".into()],
+            args: Vec::new(),
             env: Vec::new(),
             mint: None,
             wrap: None,

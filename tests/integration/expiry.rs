@@ -1,0 +1,435 @@
+//! TTL-aware runs: `--min-ttl`, `@expiry`, the expiry encodings, retries within the deadline,
+//! `credshim check`, and the metrics file.
+
+use crate::harness::{Test, log_line};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jiff::{Timestamp, ToSpan};
+use std::fs;
+use std::time::{Duration, Instant};
+
+/// An unsigned-looking JWT whose `exp` is `secs` from now.
+fn jwt_in(secs: i64) -> String {
+    let exp = Timestamp::now().as_second() + secs;
+    let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(format!(r#"{{"sub":"app","exp":{exp}}}"#));
+    format!("{header}.{payload}.c2lnbmF0dXJl")
+}
+
+fn json(done: &crate::harness::Done) -> serde_json::Value {
+    serde_json::from_str(done.stdout.trim()).expect("one JSON object on stdout")
+}
+
+#[test]
+fn min_ttl_skips_minting_while_the_jwt_is_fresh() {
+    let text = format!("TOKEN={}\n", jwt_in(3600));
+    let done = Test::new()
+        .file(".env", &text)
+        .mint(&format!("echo {}", jwt_in(7200)))
+        .args([
+            "--target",
+            ".env",
+            "--set",
+            "TOKEN",
+            "--min-ttl",
+            "10m",
+            "--output",
+            "json",
+        ])
+        .run()
+        .status(0)
+        .file_is(".env", &text)
+        .log_is(&[]);
+    let v = json(&done);
+    assert_eq!(v["outcome"], "fresh");
+    let ttl = v["ttl_seconds"].as_i64().unwrap();
+    assert!((3590..=3600).contains(&ttl), "{ttl}");
+}
+
+#[test]
+fn min_ttl_mints_when_the_jwt_is_nearly_expired_or_unknown() {
+    for old in [jwt_in(120), jwt_in(-60), "opaque-token".to_string()] {
+        let new = jwt_in(3600);
+        Test::new()
+            .file(".env", &format!("TOKEN={old}\n"))
+            .mint(&format!("echo {new}"))
+            .args(["--target", ".env", "--set", "TOKEN", "--min-ttl", "10m"])
+            .run()
+            .status(0)
+            .file_is(".env", &format!("TOKEN={new}\n"))
+            .log_is(&["mint"]);
+    }
+}
+
+/// A Databricks-shaped mint whose `expire_time` is an hour ahead, with milliseconds.
+fn databricks_mint() -> String {
+    "t=$(( $(date +%s) + 3600 )); \
+     printf '{\"expire_time\":\"%s\",\"token\":\"opaque-%s\"}' \"$(date -u -d @$t +%Y-%m-%dT%H:%M:%S.418Z)\" $t"
+        .to_string()
+}
+
+#[test]
+fn expiry_round_trips_through_the_target() {
+    let t = Test::new()
+        .file(".env", "A=1\n")
+        .mint(&databricks_mint())
+        .args([
+            "--target",
+            ".env",
+            "--set",
+            "TOKEN=/token",
+            "--set",
+            "TOKEN_EXPIRES_AT=@expiry",
+            "--expiry-from",
+            "/expire_time",
+            "--min-ttl",
+            "10m",
+        ]);
+    let done = t.run().status(0).log_is(&["mint"]);
+    let text = done.read(".env");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("TOKEN_EXPIRES_AT="))
+        .unwrap();
+    let at: Timestamp = line["TOKEN_EXPIRES_AT=".len()..].parse().unwrap();
+    assert!(line.ends_with('Z') && !line.contains('.'), "{line}");
+    let left = at.duration_since(Timestamp::now()).as_secs();
+    assert!((3590..=3600).contains(&left), "{left}");
+    // The second run reads that key and does not mint again.
+    done.test
+        .run()
+        .status(0)
+        .log_is(&["mint"])
+        .file_is(".env", &text);
+}
+
+#[test]
+fn expiry_encodings_of_real_mints() {
+    let now = Timestamp::now();
+    let epoch = now.as_second() + 3000;
+    let cases = [
+        (
+            format!(
+                r#"{{"Credentials":{{"SessionToken":"tok","Expiration":"{}"}}}}"#,
+                now + 3000.seconds()
+            ),
+            "/Credentials/SessionToken",
+            vec!["--expiry-from", "/Credentials/Expiration"],
+        ),
+        (
+            format!(r#"{{"accessToken":"tok","expires_on":{epoch}}}"#),
+            "/accessToken",
+            vec!["--expiry-from", "/expires_on"],
+        ),
+        (
+            format!(r#"{{"accessToken":"tok","expires_on":"{epoch}"}}"#),
+            "/accessToken",
+            vec!["--expiry-from", "/expires_on"],
+        ),
+        (
+            format!(r#"{{"t":"tok","ms":{}}}"#, epoch * 1000),
+            "/t",
+            vec!["--expiry-from", "/ms", "--expiry-format", "epoch-ms"],
+        ),
+        (
+            r#"{"lease_duration":3000,"data":{"password":"tok"}}"#.to_string(),
+            "/data/password",
+            vec![
+                "--expiry-from",
+                "/lease_duration",
+                "--expiry-format",
+                "seconds",
+            ],
+        ),
+    ];
+    for (out, pointer, flags) in cases {
+        let done = Test::new()
+            .file(".env", "")
+            .mint(&format!("cat <<'EOF'\n{out}\nEOF"))
+            .args([
+                "--target",
+                ".env",
+                "--set",
+                &format!("K={pointer}"),
+                "--output",
+                "json",
+            ])
+            .args(flags)
+            .run()
+            .status(0)
+            .file_is(".env", "K=tok\n");
+        let ttl = json(&done)["ttl_seconds"].as_i64().unwrap();
+        assert!((2990..=3000).contains(&ttl), "{out}: {ttl}");
+    }
+}
+
+#[test]
+fn a_zoneless_expiry_is_refused_with_a_hint() {
+    Test::new()
+        .file(".env", "K=old\n")
+        .mint(r#"echo '{"accessToken":"tok","expiresOn":"2026-08-21 14:46:32.000000"}'"#)
+        .args([
+            "--target",
+            ".env",
+            "--set",
+            "K=/accessToken",
+            "--expiry-from",
+            "/expiresOn",
+        ])
+        .run()
+        .status(76)
+        .stderr_has("expires_on")
+        .file_is(".env", "K=old\n");
+}
+
+#[test]
+fn at_expiry_without_a_known_expiry_is_76_and_ttl_supplies_one() {
+    Test::new()
+        .file(".env", "K=old\n")
+        .mint("echo opaque")
+        .args(["--target", ".env", "--set", "K", "--set", "K_AT=@expiry"])
+        .run()
+        .status(76)
+        .stderr_has("K_AT=@expiry")
+        .file_is(".env", "K=old\n");
+    let done = Test::new()
+        .file(".env", "K=old\n")
+        .mint("echo opaque")
+        .args([
+            "--target",
+            ".env",
+            "--set",
+            "K",
+            "--set",
+            "K_AT=@expiry",
+            "--ttl",
+            "55m",
+        ])
+        .run()
+        .status(0);
+    let text = done.read(".env");
+    assert!(text.starts_with("K=opaque\nK_AT=20"), "{text}");
+}
+
+#[test]
+fn a_short_lived_credential_under_min_ttl_warns() {
+    Test::new()
+        .file(".env", "")
+        .mint(&format!("echo {}", jwt_in(60)))
+        .args(["--target", ".env", "--set", "K", "--min-ttl", "10m"])
+        .run()
+        .status(0)
+        .stderr_has("every run will mint");
+}
+
+/// A mint that fails its first `n` runs, counting runs in `count`.
+fn flaky(n: u32) -> String {
+    format!(
+        "c=$(cat count 2>/dev/null || echo 0); c=$((c+1)); echo $c > count; [ $c -gt {n} ] || exit 7; echo tok"
+    )
+}
+
+#[test]
+fn retries_recover_from_transient_failures() {
+    Test::new()
+        .file(".env", "")
+        .mint(&flaky(2))
+        .args(["--target", ".env", "--set", "K", "--retries", "2"])
+        .run()
+        .status(0)
+        .file_is(".env", "K=tok\n")
+        .log_is(&["mint", "mint", "mint"]);
+    Test::new()
+        .file(".env", "")
+        .mint(&flaky(2))
+        .args(["--target", ".env", "--set", "K", "--retries", "0"])
+        .run()
+        .status(69)
+        .log_is(&["mint"]);
+}
+
+#[test]
+fn the_deadline_cuts_a_retry_loop() {
+    let started = Instant::now();
+    let done = Test::new()
+        .file(".env", "")
+        .mint("exit 1")
+        .args([
+            "--target",
+            ".env",
+            "--set",
+            "K",
+            "--retries",
+            "100",
+            "--deadline",
+            "3s",
+        ])
+        .run()
+        .status(69);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(done.log().len() >= 2, "{:?}", done.log());
+    // A lock wait that eats the whole deadline is 75, before any mint.
+    let t = Test::new().file(".env", "").mint("echo x").args([
+        "--target",
+        ".env",
+        "--set",
+        "K",
+        "--deadline",
+        "1s",
+    ]);
+    let lock = fs::File::create(t.path("..env.credshim.lock")).unwrap();
+    lock.lock().unwrap();
+    let started = Instant::now();
+    t.run().status(75).log_is(&[]);
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn a_fresh_run_still_runs_a_pending_reload() {
+    let t = Test::new()
+        .file(".env", &format!("TOKEN={}\n", jwt_in(3600)))
+        .file("..env.credshim.reload-pending", "")
+        .mint("echo new")
+        .script("reload", &log_line("reload"));
+    let reload = t.path("reload");
+    t.args([
+        "--target",
+        ".env",
+        "--set",
+        "TOKEN",
+        "--min-ttl",
+        "10m",
+        "--reload",
+    ])
+    .arg(&reload)
+    .run()
+    .status(0)
+    .log_is(&["reload"])
+    .gone("..env.credshim.reload-pending");
+}
+
+// --- check -------------------------------------------------------------------------------------
+
+fn check(text: &str, extra: &[&str]) -> crate::harness::Done {
+    Test::bare()
+        .file(".env", text)
+        .args([
+            "check", "--target", ".env", "--key", "TOKEN", "--warn", "15m", "--crit", "5m",
+        ])
+        .args(extra.iter().copied())
+        .run()
+}
+
+#[test]
+fn check_reports_the_four_plugin_states() {
+    let done = check(&format!("TOKEN={}\n", jwt_in(3125)), &[]).status(0);
+    assert!(
+        done.stdout
+            .starts_with("CREDSHIM OK - TOKEN expires in 52m"),
+        "{}",
+        done.stdout
+    );
+    assert!(done.stdout.contains(" | ttl=312"), "{}", done.stdout);
+    assert!(
+        done.stdout.trim_end().ends_with("s;900;300"),
+        "{}",
+        done.stdout
+    );
+    check(&format!("TOKEN={}\n", jwt_in(600)), &[])
+        .status(1)
+        .stdout_has("CREDSHIM WARNING");
+    check(&format!("TOKEN={}\n", jwt_in(120)), &[])
+        .status(2)
+        .stdout_has("CREDSHIM CRITICAL");
+    check(&format!("TOKEN={}\n", jwt_in(-120)), &[])
+        .status(2)
+        .stdout_has("expired 2m ago");
+    check("OTHER=1\n", &[])
+        .status(2)
+        .stdout_has("TOKEN is missing");
+    check("TOKEN=opaque\n", &[])
+        .status(3)
+        .stdout_has("CREDSHIM UNKNOWN");
+    // An @expiry key makes an opaque token checkable.
+    let at = (Timestamp::now() + 2.hours()).to_string();
+    check(
+        &format!("TOKEN=opaque\nTOKEN_AT={at}\n"),
+        &["--expiry-key", "TOKEN_AT"],
+    )
+    .status(0);
+    Test::bare()
+        .args(["check", "--target", "nope.env", "--key", "TOKEN"])
+        .run()
+        .status(2);
+}
+
+// --- metrics -----------------------------------------------------------------------------------
+
+/// Every non-comment line is `name{labels} value`; returns the samples.
+fn samples(text: &str) -> Vec<(String, f64)> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            let (series, value) = l.rsplit_once(' ').expect("name{labels} value");
+            let name = series.split_once('{').expect("labels").0;
+            assert!(series.ends_with('}'), "{l}");
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
+                "{l}"
+            );
+            (name.to_string(), value.parse::<f64>().expect("a number"))
+        })
+        .collect()
+}
+
+fn sample(text: &str, name: &str) -> Option<f64> {
+    samples(text)
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v)
+}
+
+#[test]
+fn metrics_are_written_on_success_and_failure() {
+    let t = Test::new()
+        .file(".env", "")
+        .mint(&format!("[ -e fail ] && exit 1; echo {}", jwt_in(3600)))
+        .args([
+            "--target",
+            ".env",
+            "--set",
+            "TOKEN",
+            "--retries",
+            "0",
+            "--metrics-file",
+            "m.prom",
+        ]);
+    let done = t.run().status(0);
+    let first = done.read("m.prom");
+    assert!(
+        first.contains("# TYPE credshim_last_exit_code gauge"),
+        "{first}"
+    );
+    let success = sample(&first, "credshim_last_success_timestamp_seconds").unwrap();
+    assert_eq!(sample(&first, "credshim_last_exit_code"), Some(0.0));
+    let expiry = sample(&first, "credshim_credential_expiry_timestamp_seconds").unwrap();
+    assert!((expiry - Timestamp::now().as_second() as f64 - 3600.0).abs() < 10.0);
+    assert!(sample(&first, "credshim_mint_duration_seconds").is_some());
+    // A failing run updates the file, keeping the last success.
+    fs::write(done.path("fail"), "").unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    let done = done.test.run().status(69);
+    let second = done.read("m.prom");
+    assert_eq!(sample(&second, "credshim_last_exit_code"), Some(69.0));
+    assert_eq!(
+        sample(&second, "credshim_last_success_timestamp_seconds"),
+        Some(success)
+    );
+    assert!(sample(&second, "credshim_last_run_timestamp_seconds").unwrap() > success);
+    assert!(sample(&second, "credshim_credential_expiry_timestamp_seconds").is_some());
+}
