@@ -78,7 +78,9 @@ fn evaluate(args: &CheckArgs, now: Timestamp) -> (State, String, Option<SignedDu
         Err(e) => return (State::Unknown, e.to_string(), None),
     };
     let read = target.read().and_then(|text| {
-        let format = Format::for_path(&target.real);
+        let format = args
+            .format
+            .unwrap_or_else(|| Format::for_path(&target.given));
         let value = format.get(&text, key, &target.given)?;
         let expiry = match &args.expiry_key {
             Some(k) => format.get(&text, k, &target.given)?,

@@ -5,6 +5,7 @@
 //! into validated settings.
 
 use crate::expiry::{ExpiryFormat, parse_duration};
+use crate::format::Format;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -58,6 +59,15 @@ pub struct CheckArgs {
     #[arg(long = "target", value_name = "PATH", env = "CREDSHIM_TARGET")]
     pub target: PathBuf,
 
+    /// Target format; default by extension: .json is json, anything else env
+    #[arg(
+        long = "format",
+        value_name = "FORMAT",
+        env = "CREDSHIM_FORMAT",
+        value_enum
+    )]
+    pub format: Option<Format>,
+
     /// The key of the credential; its JWT `exp` is read unless --expiry-key is given
     #[arg(long = "key", value_name = "KEY", env = "CREDSHIM_KEY")]
     pub key: String,
@@ -93,15 +103,25 @@ pub struct RotateArgs {
     #[arg(long = "target", value_name = "PATH", env = "CREDSHIM_TARGET")]
     pub target: PathBuf,
 
-    /// Set KEY from SOURCE: a JSON pointer into the mint's stdout (/token), @expiry (the
+    /// Target format; default by extension: .json is json, anything else env
+    #[arg(
+        long = "format",
+        value_name = "FORMAT",
+        env = "CREDSHIM_FORMAT",
+        value_enum
+    )]
+    pub format: Option<Format>,
+
+    /// Set KEY from SOURCE. KEY: a variable name (env), a JSON pointer into the target (json),
+    /// or `-` (raw). SOURCE: a JSON pointer into the mint's stdout (/token), @expiry (the
     /// credential's expiry, RFC 3339 UTC), or, when omitted, the whole stdout with one trailing
-    /// newline removed. Repeatable; CREDSHIM_SET takes several,
-    /// separated by commas
+    /// newline removed. Repeatable; CREDSHIM_SET takes several, separated by commas
     #[arg(
         long = "set",
         value_name = "KEY[=SOURCE]",
         env = "CREDSHIM_SET",
         value_delimiter = ',',
+        allow_hyphen_values = true,
         required = true
     )]
     pub set: Vec<String>,
@@ -184,6 +204,11 @@ pub struct RotateArgs {
     /// Do everything but write and reload; show the change with values masked
     #[arg(long = "dry-run", env = "CREDSHIM_DRY_RUN")]
     pub dry_run: bool,
+
+    /// When the target cannot be replaced by rename (EBUSY: a single file bind-mounted into a
+    /// container), rewrite it in place after an fsync'ed backup: not atomic, so only on request
+    #[arg(long = "allow-in-place", env = "CREDSHIM_ALLOW_IN_PLACE")]
+    pub allow_in_place: bool,
 
     /// What to print on stdout
     #[arg(long = "output", value_name = "FORMAT", env = "CREDSHIM_OUTPUT", value_enum,

@@ -5,7 +5,6 @@
 //! sense (78). The pipeline stages see only these types.
 
 use crate::cli::{OutputFormat, RotateArgs};
-use crate::dotenv;
 use crate::error::Error;
 use crate::expiry::ExpiryFormat;
 use crate::format::Format;
@@ -46,11 +45,8 @@ impl SetSpec {
             }
         };
         let key = key.trim();
-        if !dotenv::valid_key(key) {
-            return Err(Error::Usage(format!(
-                "--set {spec}: {key:?} is not a valid variable name (letters, digits and _, not \
-                 starting with a digit)"
-            )));
+        if key.is_empty() {
+            return Err(Error::Usage(format!("--set {spec}: KEY is empty")));
         }
         Ok(SetSpec {
             key: key.to_string(),
@@ -80,14 +76,21 @@ pub struct RotateConfig {
     pub deadline: Duration,
     pub create: bool,
     pub dry_run: bool,
+    pub allow_in_place: bool,
     pub output: OutputFormat,
 }
 
 impl RotateConfig {
     pub fn from_args(args: RotateArgs) -> Result<RotateConfig, Error> {
+        let format = args
+            .format
+            .unwrap_or_else(|| Format::for_path(&args.target));
         let mut sets = Vec::with_capacity(args.set.len());
         for spec in args.set.iter().filter(|s| !s.trim().is_empty()) {
             let set = SetSpec::parse(spec)?;
+            format
+                .check_key(&set.key)
+                .map_err(|why| Error::Usage(format!("--set {spec}: {why}")))?;
             if sets.iter().any(|s: &SetSpec| s.key == set.key) {
                 return Err(Error::Config(format!("--set {} is given twice", set.key)));
             }
@@ -95,6 +98,11 @@ impl RotateConfig {
         }
         if sets.is_empty() {
             return Err(Error::Usage("--set needs at least one KEY".into()));
+        }
+        if format == Format::Raw && sets.len() != 1 {
+            return Err(Error::Config(
+                "a raw target holds one value: give exactly one --set -=SOURCE".into(),
+            ));
         }
         if sets.iter().all(|s| s.source == Source::Expiry) {
             return Err(Error::Config(
@@ -137,7 +145,7 @@ impl RotateConfig {
             r => r,
         };
         Ok(RotateConfig {
-            format: Format::for_path(&args.target),
+            format,
             target: args.target,
             sets,
             mint,
@@ -155,6 +163,7 @@ impl RotateConfig {
             deadline: args.deadline,
             create: args.create,
             dry_run: args.dry_run,
+            allow_in_place: args.allow_in_place,
             output: args.output,
         })
     }
@@ -181,7 +190,7 @@ mod tests {
             SetSpec::parse("K_AT=@expiry").unwrap().source,
             Source::Expiry
         );
-        for bad in ["1K", "K-2", "K=token", "=/x", "K=", "K=@expire"] {
+        for bad in ["K=token", "=/x", "K=", "K=@expire"] {
             assert_eq!(SetSpec::parse(bad).unwrap_err().exit_code(), 64, "{bad}");
         }
     }

@@ -13,11 +13,13 @@ pub mod error;
 pub mod expiry;
 pub mod extract;
 pub mod format;
+pub mod json;
 pub mod lock;
 pub mod logging;
 pub mod metrics;
 pub mod mint;
 pub mod process;
+pub mod raw;
 pub mod reload;
 pub mod report;
 pub mod secret;
@@ -68,7 +70,7 @@ pub fn rotate(cfg: &RotateConfig, report: &mut Report) -> Result<(), Error> {
     if cfg.dry_run {
         return Ok(());
     }
-    write::replace(&target, new.as_bytes(), 0o600)?;
+    write::replace(&target, new.as_bytes(), 0o600, cfg.allow_in_place)?;
     log::info!("{}: rotated {}", target.given.display(), key_list(&values));
     reload(cfg, &target, report)
 }

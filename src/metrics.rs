@@ -62,7 +62,7 @@ pub fn write(path: &Path, report: &Report, now: Timestamp) -> Result<(), Error> 
     ];
     let text = render(&label, &values);
     let target = Target::resolve(path, true)?;
-    write::replace(&target, text.as_bytes(), 0o644)
+    write::replace(&target, text.as_bytes(), 0o644, false)
 }
 
 fn render(label: &str, values: &[Option<f64>; 5]) -> String {

@@ -97,6 +97,11 @@ impl Target {
         self.beside(".credshim.reload-pending")
     }
 
+    /// Where `--allow-in-place` keeps the old contents while it rewrites the target.
+    pub fn backup_path(&self) -> PathBuf {
+        self.beside(".credshim.backup")
+    }
+
     /// The prefix and suffix of this target's temp files.
     pub fn temp_affixes(&self) -> (OsString, &'static str) {
         let mut prefix = OsString::from(".");

@@ -6,6 +6,11 @@
 //! target, and the directory is fsync'ed. A reader sees the old file or the new one, never a mix.
 //! On any failure before the rename the temp file is removed and the target is untouched. A failed
 //! fsync is never retried (the kernel may have dropped the dirty pages): the run fails instead.
+//!
+//! A single file bind-mounted into a container cannot be renamed over (EBUSY). Only with
+//! `--allow-in-place` is it then rewritten in place: the old contents are first copied to an
+//! fsync'ed `.<name>.credshim.backup` beside it, then the file is written from offset 0,
+//! truncated and fsync'ed, and the backup removed. That is not atomic: a reader can see a mix.
 
 use crate::error::Error;
 use crate::target::Target;
@@ -14,14 +19,20 @@ use std::fs::{self, File, Permissions};
 use std::io::{self, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 const ACL_XATTR: &std::ffi::CStr = c"system.posix_acl_access";
 
 /// Replace the target's contents with `contents`; a target that does not exist yet gets
-/// `new_mode`.
-pub fn replace(target: &Target, contents: &[u8], new_mode: u32) -> Result<(), Error> {
+/// `new_mode`. `allow_in_place`: fall back to an in-place rewrite when the rename is refused
+/// with EBUSY.
+pub fn replace(
+    target: &Target,
+    contents: &[u8],
+    new_mode: u32,
+    allow_in_place: bool,
+) -> Result<(), Error> {
     let (prefix, suffix) = target.temp_affixes();
     let mut tmp = tempfile::Builder::new()
         .prefix(&prefix)
@@ -65,15 +76,22 @@ pub fn replace(target: &Target, contents: &[u8], new_mode: u32) -> Result<(), Er
     tmp.as_file()
         .sync_all()
         .map_err(|e| Error::write("cannot fsync the temp file", &path, e))?;
-    tmp.persist(&target.real).map_err(|e| {
-        let action = if e.error.raw_os_error() == Some(libc::EBUSY) {
-            "cannot rename over it: it is busy (EBUSY), as a single file bind-mounted into a \
-             container is; mount its directory instead"
-        } else {
-            "cannot rename the temp file over it"
-        };
-        Error::write(action, &target.real, e.error)
-    })?;
+    match tmp.persist(&target.real) {
+        Ok(_) => {}
+        Err(e) if e.error.raw_os_error() == Some(libc::EBUSY) && allow_in_place => {
+            drop(e.file);
+            return rewrite_in_place(target, contents);
+        }
+        Err(e) => {
+            let action = if e.error.raw_os_error() == Some(libc::EBUSY) {
+                "cannot rename over it: it is busy (EBUSY), as a single file bind-mounted into \
+                 a container is; mount its directory instead, or pass --allow-in-place"
+            } else {
+                "cannot rename the temp file over it"
+            };
+            return Err(Error::write(action, &target.real, e.error));
+        }
+    }
     // From here on the new file is in place; only its durability is in question.
     File::open(&target.dir)
         .and_then(|d| d.sync_all())
@@ -86,6 +104,52 @@ pub fn replace(target: &Target, contents: &[u8], new_mode: u32) -> Result<(), Er
         })?;
     log::debug!("replaced {}", target.real.display());
     Ok(())
+}
+
+/// The non-atomic fallback for a target that cannot be renamed over.
+fn rewrite_in_place(target: &Target, contents: &[u8]) -> Result<(), Error> {
+    log::warn!(
+        "{} cannot be replaced by rename (EBUSY: a bind-mounted file?); rewriting it in place, \
+         which is not atomic",
+        target.given.display()
+    );
+    let backup = target.backup_path();
+    let old = fs::read(&target.real).map_err(|e| Error::io("cannot read", &target.real, e))?;
+    let mut copy = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&backup)
+        .map_err(|e| Error::write("cannot create the backup", &backup, e))?;
+    copy.write_all(&old)
+        .and_then(|()| copy.sync_all())
+        .map_err(|e| Error::write("cannot write the backup", &backup, e))?;
+    sync_dir(&target.dir)?;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .open(&target.real)
+        .map_err(|e| Error::write("cannot open for an in-place rewrite", &target.real, e))?;
+    file.write_all(contents)
+        .and_then(|()| file.set_len(contents.len() as u64))
+        .and_then(|()| file.sync_all())
+        .map_err(|e| {
+            Error::write(
+                "in-place rewrite failed; its old contents are in the .credshim.backup file \
+                 beside it",
+                &target.real,
+                e,
+            )
+        })?;
+    fs::remove_file(&backup).map_err(|e| Error::io("cannot remove the backup", &backup, e))?;
+    sync_dir(&target.dir)
+}
+
+fn sync_dir(dir: &Path) -> Result<(), Error> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("cannot fsync directory", dir, e))
 }
 
 fn file_uid(file: &File, path: &Path) -> Result<u32, Error> {
@@ -190,7 +254,7 @@ mod tests {
         let t = target(dir.path(), "app.env", Some("A=1\n"));
         fs::set_permissions(&t.real, Permissions::from_mode(0o640)).unwrap();
         let t = Target::resolve(&t.real, false).unwrap();
-        replace(&t, b"A=2\n", 0o600).unwrap();
+        replace(&t, b"A=2\n", 0o600, false).unwrap();
         assert_eq!(fs::read_to_string(&t.real).unwrap(), "A=2\n");
         let mode = fs::metadata(&t.real).unwrap().permissions().mode() & 0o7777;
         assert_eq!(mode, 0o640);
@@ -201,7 +265,7 @@ mod tests {
     fn new_file_is_0600() {
         let dir = tempfile::tempdir().unwrap();
         let t = target(dir.path(), "new.env", None);
-        replace(&t, b"A=1\n", 0o600).unwrap();
+        replace(&t, b"A=1\n", 0o600, false).unwrap();
         let mode = fs::metadata(&t.real).unwrap().permissions().mode() & 0o7777;
         assert_eq!(mode, 0o600);
     }

@@ -1,6 +1,7 @@
 //! The integration tests: one binary (as ripgrep and just do), driving the real `credshim`.
 
 mod expiry;
+mod formats;
 mod generated;
 mod harness;
 mod readers;
