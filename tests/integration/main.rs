@@ -4,5 +4,6 @@ mod expiry;
 mod formats;
 mod generated;
 mod harness;
+mod postgres;
 mod readers;
 mod rotate;
