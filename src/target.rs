@@ -3,12 +3,15 @@
 //! A symlinked target is written through: every path here is derived from the *real* path
 //! (`canonicalize`), so two spellings of one file share one lock and the link stays a link. Beside
 //! the real file live `.<name>.credshim.lock`, the temp files `.<name>.credshim.*.tmp`, and the
-//! reload marker `.<name>.credshim.reload-pending`.
+//! reload marker `.<name>.credshim.reload-pending`. Targets that a rename cannot replace
+//! faithfully are refused (66): a file with several hard links, and a path inside a Kubernetes
+//! projected volume (`..data`).
 
 use crate::error::Error;
 use std::ffi::OsString;
 use std::fs::{self, Metadata};
 use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// A resolved target.
@@ -65,7 +68,25 @@ impl Target {
             }
             Err(e) => return Err(Error::io("cannot resolve", given, e)),
         };
+        let dirs = real.parent().unwrap_or(Path::new("/"));
+        if let Some(part) = dirs.components().find(|c| {
+            let s = c.as_os_str().as_encoded_bytes();
+            s.len() > 2 && s.starts_with(b"..")
+        }) {
+            return Err(no_input(format!(
+                "resolves into {}, a Kubernetes projected volume (Secret or ConfigMap mount): the \
+                 kubelet owns it and replaces it; write a file of your own instead",
+                part.as_os_str().to_string_lossy()
+            )));
+        }
         let meta = match fs::metadata(&real) {
+            Ok(m) if m.is_file() && m.nlink() > 1 => {
+                return Err(no_input(format!(
+                    "has {} hard links: replacing it by rename would split them (the other names \
+                     would keep the old credential)",
+                    m.nlink()
+                )));
+            }
             Ok(m) if m.is_file() => Some(m),
             Ok(_) => return Err(no_input("is not a regular file".into())),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
@@ -138,6 +159,26 @@ mod tests {
         assert_eq!(t.real, fs::canonicalize(&real).unwrap());
         assert!(t.lock_path().ends_with("..env.credshim.lock"));
         assert!(t.marker_path().ends_with("..env.credshim.reload-pending"));
+    }
+
+    #[test]
+    fn hard_links_and_projected_volumes_are_66() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.env");
+        fs::write(&a, "K=1\n").unwrap();
+        fs::hard_link(&a, dir.path().join("b.env")).unwrap();
+        let err = Target::resolve(&a, false).unwrap_err();
+        assert_eq!(err.exit_code(), 66);
+        assert!(err.to_string().contains("2 hard links"), "{err}");
+        // A Kubernetes Secret mount: token -> ..data/token, ..data -> ..2026_11_28_10_00_00.1
+        let vol = dir.path().join("vol");
+        fs::create_dir_all(vol.join("..2026_11_28_10_00_00.1")).unwrap();
+        fs::write(vol.join("..2026_11_28_10_00_00.1/token"), "t").unwrap();
+        std::os::unix::fs::symlink("..2026_11_28_10_00_00.1", vol.join("..data")).unwrap();
+        std::os::unix::fs::symlink("..data/token", vol.join("token")).unwrap();
+        let err = Target::resolve(&vol.join("token"), false).unwrap_err();
+        assert_eq!(err.exit_code(), 66);
+        assert!(err.to_string().contains("projected volume"), "{err}");
     }
 
     #[test]

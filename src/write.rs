@@ -2,7 +2,7 @@
 //!
 //! The new text goes to a temp file `.<name>.credshim.<random>.tmp` in the target's directory,
 //! created `O_EXCL` with mode 0600 in the open call. Before any byte is written it gets the
-//! target's owner, group, mode and POSIX ACL; then it is written, fsync'ed, renamed over the real
+//! target's owner, group, mode, POSIX ACL and `user.*` extended attributes; then it is written, fsync'ed, renamed over the real
 //! target, and the directory is fsync'ed. A reader sees the old file or the new one, never a mix.
 //! On any failure before the rename the temp file is removed and the target is untouched. A failed
 //! fsync is never retried (the kernel may have dropped the dirty pages): the run fails instead.
@@ -21,8 +21,6 @@ use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
-
-const ACL_XATTR: &std::ffi::CStr = c"system.posix_acl_access";
 
 /// Replace the target's contents with `contents`; a target that does not exist yet gets
 /// `new_mode`. `allow_in_place`: fall back to an in-place rewrite when the rename is refused
@@ -63,8 +61,13 @@ pub fn replace(
                     e,
                 )
             })?;
-        copy_acl(&target.real, file)
-            .map_err(|e| Error::write("cannot copy the target's ACL", &target.real, e))?;
+        copy_xattrs(&target.real, file).map_err(|e| {
+            Error::write(
+                "cannot copy the target's ACL or user xattrs",
+                &target.real,
+                e,
+            )
+        })?;
     } else if new_mode != 0o600 {
         tmp.as_file()
             .set_permissions(Permissions::from_mode(new_mode))
@@ -164,40 +167,77 @@ fn file_gid(file: &File, path: &Path) -> Result<u32, Error> {
         .map_err(|e| Error::io("cannot stat", path, e))
 }
 
-/// Copy the POSIX access ACL of `from` onto `to`, where there is one.
-fn copy_acl(from: &Path, to: &File) -> io::Result<()> {
+/// Copy the extended attributes that describe who may read the file (the POSIX access ACL) and
+/// the user's own (`user.*`) from `from` onto `to`. Other namespaces (`security.*`, `trusted.*`)
+/// belong to the system and are left to it.
+fn copy_xattrs(from: &Path, to: &File) -> io::Result<()> {
     let c_path = CString::new(from.as_os_str().as_bytes())?;
-    let mut buf = vec![0u8; 4096];
-    // SAFETY: c_path and the attribute name are NUL-terminated; buf is valid for buf.len() bytes.
+    let names = xattr_list(&c_path)?;
+    for name in names.split(|&b| b == 0).filter(|n| !n.is_empty()) {
+        if !(name == b"system.posix_acl_access" || name.starts_with(b"user.")) {
+            continue;
+        }
+        let c_name = CString::new(name)?;
+        let value = xattr_get(&c_path, &c_name)?;
+        // SAFETY: fd is open; both pointers are valid for the lengths given.
+        let rc = unsafe {
+            libc::fsetxattr(
+                to.as_raw_fd(),
+                c_name.as_ptr(),
+                value.as_ptr().cast(),
+                value.len(),
+                0,
+            )
+        };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// The NUL-separated attribute names of `path`; empty where the file system has none.
+fn xattr_list(path: &CString) -> io::Result<Vec<u8>> {
+    // SAFETY: a null buffer of size 0 asks for the size only.
+    let size = unsafe { libc::listxattr(path.as_ptr(), std::ptr::null_mut(), 0) };
+    if size < 0 {
+        let err = io::Error::last_os_error();
+        return match err.raw_os_error() {
+            Some(libc::ENOTSUP) => Ok(Vec::new()),
+            _ => Err(err),
+        };
+    }
+    let mut buf = vec![0u8; size as usize];
+    // SAFETY: buf is valid for buf.len() bytes.
+    let n = unsafe { libc::listxattr(path.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    buf.truncate(n as usize);
+    Ok(buf)
+}
+
+fn xattr_get(path: &CString, name: &CString) -> io::Result<Vec<u8>> {
+    // SAFETY: a null buffer of size 0 asks for the size only.
+    let size = unsafe { libc::getxattr(path.as_ptr(), name.as_ptr(), std::ptr::null_mut(), 0) };
+    if size < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut buf = vec![0u8; size as usize];
+    // SAFETY: buf is valid for buf.len() bytes.
     let n = unsafe {
         libc::getxattr(
-            c_path.as_ptr(),
-            ACL_XATTR.as_ptr(),
+            path.as_ptr(),
+            name.as_ptr(),
             buf.as_mut_ptr().cast(),
             buf.len(),
         )
     };
     if n < 0 {
-        let err = io::Error::last_os_error();
-        return match err.raw_os_error() {
-            Some(libc::ENODATA | libc::ENOTSUP) => Ok(()),
-            _ => Err(err),
-        };
-    }
-    // SAFETY: fd is open; buf holds n initialised bytes.
-    let rc = unsafe {
-        libc::fsetxattr(
-            to.as_raw_fd(),
-            ACL_XATTR.as_ptr(),
-            buf.as_ptr().cast(),
-            n as usize,
-            0,
-        )
-    };
-    if rc < 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(())
+    buf.truncate(n as usize);
+    Ok(buf)
 }
 
 /// Remove temp files that a crashed run of this target left behind. Call under the lock.
@@ -259,6 +299,36 @@ mod tests {
         let mode = fs::metadata(&t.real).unwrap().permissions().mode() & 0o7777;
         assert_eq!(mode, 0o640);
         assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn user_xattrs_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path(), "x.env", Some("A=1\n"));
+        let path = CString::new(t.real.as_os_str().as_bytes()).unwrap();
+        // SAFETY: valid NUL-terminated strings and a 3-byte value.
+        let rc = unsafe {
+            libc::setxattr(
+                path.as_ptr(),
+                c"user.owner-team".as_ptr(),
+                b"ops".as_ptr().cast(),
+                3,
+                0,
+            )
+        };
+        if rc != 0 {
+            eprintln!(
+                "skipped: user xattrs unsupported here: {}",
+                io::Error::last_os_error()
+            );
+            return;
+        }
+        replace(&t, b"A=2\n", 0o600, false).unwrap();
+        let path = CString::new(t.real.as_os_str().as_bytes()).unwrap();
+        assert_eq!(
+            xattr_get(&path, &CString::new("user.owner-team").unwrap()).unwrap(),
+            b"ops"
+        );
     }
 
     #[test]
