@@ -1,9 +1,12 @@
 //! The integration tests: one binary (as ripgrep and just do), driving the real `credshim`.
 
+mod chaos;
 mod expiry;
+mod faults;
 mod formats;
 mod generated;
 mod harness;
+mod paths;
 mod postgres;
 mod readers;
 mod rotate;
