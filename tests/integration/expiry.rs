@@ -387,6 +387,39 @@ fn samples(text: &str) -> Vec<(String, f64)> {
         .collect()
 }
 
+/// The metric families a real parser (the Python Prometheus client) finds in `text`.
+fn parsed_by_prometheus_client(text: &str) -> Option<Vec<String>> {
+    let script = "import sys\n\
+        from prometheus_client.parser import text_string_to_metric_families as parse\n\
+        for f in parse(sys.stdin.read()):\n\
+        \x20   assert f.type == 'gauge', f.name\n\
+        \x20   print(f.name, len(f.samples))\n";
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    use std::io::Write;
+    child.stdin.take()?.write_all(text.as_bytes()).ok()?;
+    let out = child.wait_with_output().ok()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    if err.contains("No module named") {
+        return None;
+    }
+    assert!(
+        out.status.success(),
+        "the Prometheus parser rejects the file:\n{err}\n{text}"
+    );
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
 fn sample(text: &str, name: &str) -> Option<f64> {
     samples(text)
         .into_iter()
@@ -432,4 +465,8 @@ fn metrics_are_written_on_success_and_failure() {
     );
     assert!(sample(&second, "credshim_last_run_timestamp_seconds").unwrap() > success);
     assert!(sample(&second, "credshim_credential_expiry_timestamp_seconds").is_some());
+    match parsed_by_prometheus_client(&second) {
+        Some(families) => assert_eq!(families.len(), 5, "{families:?}"),
+        None => crate::harness::skip("python3 prometheus_client is not installed"),
+    }
 }
