@@ -44,6 +44,25 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// Permission denied while writing or putting the new file in place.
+    #[error("cannot write {path}: {action}: {source}")]
+    WritePermission {
+        path: PathBuf,
+        action: &'static str,
+        #[source]
+        source: io::Error,
+    },
+
+    /// The new file is in place, but the directory fsync that makes the rename durable failed.
+    #[error(
+        "the new file is in place but may not be durable: cannot fsync directory {path}: {source}"
+    )]
+    NotDurable {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
     /// Any other I/O failure.
     #[error("{action} {path}: {source}")]
     Io {
@@ -93,10 +112,10 @@ impl Error {
             Error::Mint(_) => 69,
             Error::Software(_) => 70,
             Error::CantCreate { .. } => 73,
-            Error::Io { .. } => 74,
+            Error::Io { .. } | Error::NotDurable { .. } => 74,
             Error::LockBusy { .. } | Error::DeadlineBeforeMint(_) => 75,
             Error::Protocol(_) => 76,
-            Error::Permission { .. } => 77,
+            Error::Permission { .. } | Error::WritePermission { .. } => 77,
             Error::Config(_) => 78,
             Error::Reload(_) => 79,
         }
@@ -124,7 +143,7 @@ impl Error {
     pub fn write(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
         let path = path.into();
         if is_permission(&source) {
-            Error::Permission {
+            Error::WritePermission {
                 path,
                 action,
                 source,
@@ -191,6 +210,13 @@ mod tests {
             (
                 Error::write("rename", p(), io::Error::from_raw_os_error(libc::EPERM)),
                 77,
+            ),
+            (
+                Error::NotDurable {
+                    path: p(),
+                    source: io_err(),
+                },
+                74,
             ),
             (Error::Config("x".into()), 78),
             (Error::Reload("x".into()), 79),

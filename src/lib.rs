@@ -70,9 +70,40 @@ pub fn rotate(cfg: &RotateConfig, report: &mut Report) -> Result<(), Error> {
     if cfg.dry_run {
         return Ok(());
     }
-    write::replace(&target, new.as_bytes(), 0o600, cfg.allow_in_place)?;
+    write_then_reload(cfg, &target, &new, report)?;
     log::info!("{}: rotated {}", target.given.display(), key_list(&values));
-    reload(cfg, &target, report)
+    Ok(())
+}
+
+/// Replace the target and reload. The reload-pending marker goes down first, so that a crash
+/// between the rename and the reload still gets the reload done by the next run.
+fn write_then_reload(
+    cfg: &RotateConfig,
+    target: &Target,
+    new: &str,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let marker = target.marker_path();
+    let marked = match cfg.reload {
+        Some(_) => reload::mark_pending(&marker)?,
+        None => false,
+    };
+    match write::replace(target, new.as_bytes(), 0o600, cfg.allow_in_place) {
+        Ok(()) => reload(cfg, target, report),
+        Err(e @ Error::NotDurable { .. }) => {
+            // The new file is in place: the application must still hear of it.
+            if let Err(r) = reload(cfg, target, report) {
+                log::error!("{r}");
+            }
+            Err(e)
+        }
+        Err(e) => {
+            if marked {
+                reload::unmark(&marker);
+            }
+            Err(e)
+        }
+    }
 }
 
 fn splay(cfg: &RotateConfig) {

@@ -36,7 +36,13 @@ pub fn acquire(path: &Path, timeout: Duration, deadline: Instant) -> Result<Lock
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
-        .map_err(|e| Error::io("cannot open lock file", path, e))?;
+        .map_err(|e| match e.raw_os_error() {
+            // Nothing can be written beside the target: the new file could not be either.
+            Some(libc::EROFS | libc::ENOSPC | libc::EDQUOT) => {
+                Error::write("cannot create the lock file", path, e)
+            }
+            _ => Error::io("cannot open lock file", path, e),
+        })?;
     let started = Instant::now();
     let give_up = (started + timeout).min(deadline);
     let mut ceiling = Duration::from_millis(10);

@@ -3,7 +3,9 @@
 //! The reload command runs with `/bin/sh -c`, no stdin, in its own process group, killed with the
 //! group at the timeout; its output is logged. If it fails, a marker
 //! `.<name>.credshim.reload-pending` is left beside the target so that the next run reloads even
-//! when nothing changed; a successful reload removes the marker.
+//! when nothing changed; a successful reload removes the marker. The marker is left *before* the
+//! target is replaced ([`mark_pending`]), so that a run killed between the rename and the reload
+//! is not forgotten either.
 
 use crate::error::Error;
 use crate::process::{self, Stdout};
@@ -13,6 +15,33 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
+
+/// Leave the marker before the target is replaced, so that a run killed between the rename and
+/// the reload is followed by a reload. Returns whether this call created it.
+pub fn mark_pending(marker: &Path) -> Result<bool, Error> {
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(marker)
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(Error::io(
+            "cannot create the reload-pending marker",
+            marker,
+            e,
+        )),
+    }
+}
+
+/// Remove a marker that [`mark_pending`] created for a write that did not happen.
+pub fn unmark(marker: &Path) {
+    if let Err(e) = fs::remove_file(marker) {
+        log::warn!("cannot remove {}: {e}", marker.display());
+    }
+}
 
 /// Whether an earlier run left a reload pending.
 pub fn pending(marker: &Path) -> bool {

@@ -93,6 +93,10 @@ impl Target {
             Err(e) => return Err(Error::io("cannot stat", &real, e)),
         };
         let dir = real.parent().unwrap_or(Path::new("/")).to_path_buf();
+        refuse_immutable(&dir, "cannot create files in")?;
+        if meta.is_some() {
+            refuse_immutable(&real, "cannot replace")?;
+        }
         let name = real.file_name().unwrap_or_default().to_os_string();
         Ok(Target {
             given: given.to_path_buf(),
@@ -142,6 +146,34 @@ impl Target {
             reason: format!("not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()),
         })
     }
+}
+
+/// `chattr +i` / `+a` flags (linux/fs.h), which make a rename over the file fail with EPERM.
+const FS_IMMUTABLE_FL: libc::c_long = 0x10;
+const FS_APPEND_FL: libc::c_long = 0x20;
+
+/// Refuse (77) a file or directory that is immutable or append-only, before anything is minted.
+fn refuse_immutable(path: &Path, action: &'static str) -> Result<(), Error> {
+    use std::os::fd::AsRawFd;
+    let Ok(file) = fs::File::open(path) else {
+        // Unreadable: the read or the write will say why.
+        return Ok(());
+    };
+    let mut flags: libc::c_long = 0;
+    // SAFETY: FS_IOC_GETFLAGS writes one long through the pointer, which is valid.
+    let rc = unsafe { libc::ioctl(file.as_raw_fd(), libc::FS_IOC_GETFLAGS, &mut flags) };
+    if rc == 0 && flags & (FS_IMMUTABLE_FL | FS_APPEND_FL) != 0 {
+        return Err(Error::Permission {
+            path: path.to_path_buf(),
+            action,
+            source: io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "it is immutable or append-only (chattr +i or +a; see lsattr); even root cannot \
+                 replace it until the flag is removed",
+            ),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -71,14 +71,14 @@ pub fn replace(
     } else if new_mode != 0o600 {
         tmp.as_file()
             .set_permissions(Permissions::from_mode(new_mode))
-            .map_err(|e| Error::write("cannot set the new file's mode", &path, e))?;
+            .map_err(|e| Error::write("cannot set the new file's mode", &target.real, e))?;
     }
 
     tmp.write_all(contents)
-        .map_err(|e| Error::write("cannot write the temp file", &path, e))?;
+        .map_err(|e| Error::write("cannot write the temp file", &target.real, e))?;
     tmp.as_file()
         .sync_all()
-        .map_err(|e| Error::write("cannot fsync the temp file", &path, e))?;
+        .map_err(|e| Error::write("cannot fsync the temp file", &target.real, e))?;
     match tmp.persist(&target.real) {
         Ok(_) => {}
         Err(e) if e.error.raw_os_error() == Some(libc::EBUSY) && allow_in_place => {
@@ -98,12 +98,9 @@ pub fn replace(
     // From here on the new file is in place; only its durability is in question.
     File::open(&target.dir)
         .and_then(|d| d.sync_all())
-        .map_err(|e| {
-            Error::io(
-                "the new file is in place but may not be durable: cannot fsync directory",
-                &target.dir,
-                e,
-            )
+        .map_err(|source| Error::NotDurable {
+            path: target.dir.clone(),
+            source,
         })?;
     log::debug!("replaced {}", target.real.display());
     Ok(())
