@@ -66,6 +66,9 @@ impl Target {
                 })?;
                 dir.join(name)
             }
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(no_input("is a symlink loop".into()));
+            }
             Err(e) => return Err(Error::io("cannot resolve", given, e)),
         };
         let dirs = real.parent().unwrap_or(Path::new("/"));
@@ -232,6 +235,9 @@ mod tests {
             Target::resolve(&dangling, true).unwrap_err().exit_code(),
             66
         );
+        let looping = dir.path().join("loop");
+        std::os::unix::fs::symlink(&looping, &looping).unwrap();
+        assert_eq!(Target::resolve(&looping, false).unwrap_err().exit_code(), 66);
         let no_dir = dir.path().join("sub/x.env");
         assert_eq!(Target::resolve(&no_dir, true).unwrap_err().exit_code(), 66);
     }
