@@ -237,6 +237,14 @@ fn form(value: &str, comment_follows: bool) -> Result<Form, &'static str> {
                     and dotenvy rejects escaped",
         );
     }
+    if value.ends_with('\\') {
+        // Written `"...\\"`: python-dotenv takes the final `\"` as an escaped quote and reads on
+        // into the next lines, misreading the keys after it (found by the reader battery).
+        return Err(
+            "ends in a backslash, which python-dotenv reads as escaping the closing quote, \
+             misreading the keys after it",
+        );
+    }
     Ok(Form::Escaped)
 }
 
@@ -631,15 +639,16 @@ mod tests {
 
     #[test]
     fn rule4_takes_values_rule3_cannot_carry() {
-        // A trailing backslash or a double backslash is unsafe in single quotes.
-        assert_eq!(set_text("", "ab\\"), "K=\"ab\\\\\"\n");
+        // A double backslash is unsafe in single quotes; a trailing one is refused outright
+        // (python-dotenv would read `\\"` as an escaped quote and misread the keys after it).
+        assert!(forbidden("ab\\"));
         assert_eq!(set_text("", "a\\\\b"), "K=\"a\\\\\\\\b\"\n");
     }
 
     #[test]
     fn rule5_escapes_and_warns_about_node() {
-        let spliced = set("", "K", "it's \"$5\" \\").unwrap();
-        assert_eq!(spliced.text, "K=\"it's \\\"\\$5\\\" \\\\\"\n");
+        let spliced = set("", "K", "it's \"$5\" \\ x").unwrap();
+        assert_eq!(spliced.text, "K=\"it's \\\"\\$5\\\" \\\\ x\"\n");
         assert!(spliced.warnings.iter().any(|w| w.contains("Node")));
         assert!(spliced.warnings.iter().all(|w| !w.contains("$5")));
     }
@@ -1044,7 +1053,6 @@ mod tests {
             "pa#ss",
             "a b",
             "it's",
-            "ab\\",
             "a\\\\b\"c",
             "~x",
             "",
