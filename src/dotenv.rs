@@ -81,9 +81,7 @@ pub fn splice(text: &str, updates: &[(String, String)]) -> Result<Spliced, Splic
         let Some(i) = updates.iter().position(|(key, _)| key == found_at.key) else {
             continue;
         };
-        if found_at.junk_after_quote {
-            return Err(junk_error(text, &found_at));
-        }
+        check_settable(text, &found_at)?;
         found[i] = true;
         out.push_str(&text[copied..found_at.eq_end]);
         // A rule 2 value always fits rule 3: it has no quote and no backslash.
@@ -100,6 +98,17 @@ pub fn splice(text: &str, updates: &[(String, String)]) -> Result<Spliced, Splic
     if !missing.is_empty() {
         let eol = dominant_line_ending(text);
         let body = strip_bom(text);
+        let last = body.rsplit('\n').next().unwrap_or("");
+        if last.ends_with('\\') && !last.trim_start().starts_with('#') {
+            // Without a final newline sh keeps that `\`; any line after it would turn it into a
+            // continuation and change the last value.
+            return Err(unparseable(
+                text,
+                text.len(),
+                "the last line ends in a backslash and no newline: appending a key would change \
+                 how sh reads it",
+            ));
+        }
         if !body.is_empty() && !body.ends_with('\n') {
             out.push_str(eol);
         }
@@ -135,9 +144,7 @@ pub fn get(text: &str, key: &str) -> Result<Option<String>, SpliceError> {
     }
     let mut last = None;
     for found_at in scan(text)?.into_iter().filter(|a| a.key == key) {
-        if found_at.junk_after_quote {
-            return Err(junk_error(text, &found_at));
-        }
+        check_settable(text, &found_at)?;
         last = Some(found_at);
     }
     Ok(last.map(|a| decode(&text[a.value], a.quote)))
@@ -291,6 +298,9 @@ struct Assignment<'a> {
     comment_follows: bool,
     /// Something other than blanks or ` #comment` follows a closing quote (`K="v"#c`).
     junk_after_quote: bool,
+    /// An unquoted value continued onto the next line by a trailing `\`, which sh, dotenvy and
+    /// systemd join and Node does not.
+    continued: bool,
 }
 
 fn unparseable(text: &str, offset: usize, reason: &str) -> SpliceError {
@@ -304,12 +314,21 @@ fn unparseable(text: &str, offset: usize, reason: &str) -> SpliceError {
     }
 }
 
-fn junk_error(text: &str, found_at: &Assignment) -> SpliceError {
-    let reason = format!(
-        "text right after the closing quote of {}'s value, where readers disagree on the value",
-        found_at.key
-    );
-    unparseable(text, found_at.eq_end, &reason)
+/// Refuse an assignment of a key being set whose value readers disagree on.
+fn check_settable(text: &str, found_at: &Assignment) -> Result<(), SpliceError> {
+    let why = if found_at.junk_after_quote {
+        "text right after the closing quote of its value, where readers disagree on the value"
+    } else if found_at.continued {
+        "its value continues onto the next line with a trailing backslash, which some readers \
+         join and others do not"
+    } else {
+        return Ok(());
+    };
+    Err(unparseable(
+        text,
+        found_at.eq_end,
+        &format!("{}: {why}", found_at.key),
+    ))
 }
 
 fn strip_bom(text: &str) -> &str {
@@ -387,10 +406,25 @@ fn scan(text: &str) -> Result<Vec<Assignment<'_>>, SpliceError> {
             "a NUL byte, which readers handle differently",
         ));
     }
+    if let Some(cr) = (0..b.len()).find(|&i| b[i] == b'\r' && b.get(i + 1) != Some(&b'\n')) {
+        return Err(unparseable(
+            text,
+            cr,
+            "a carriage return that does not end a line, which some readers take as a line break",
+        ));
+    }
     let mut found = Vec::new();
     let mut pos = text.len() - strip_bom(text).len();
     while pos < b.len() {
         let start = pos + b[pos..].iter().take_while(|c| is_blank(**c)).count();
+        if start < content_end(b, pos) && text[start..].starts_with(char::is_whitespace) {
+            return Err(unparseable(
+                text,
+                start,
+                "a line indented with whitespace other than spaces and tabs, which readers \
+                 disagree on",
+            ));
+        }
         if start >= content_end(b, pos) || b[start] == b'#' {
             pos = (eol(b, pos) + 1).min(b.len());
             continue;
@@ -407,6 +441,7 @@ fn scan(text: &str) -> Result<Vec<Assignment<'_>>, SpliceError> {
             quote: Quote::Bare,
             comment_follows: false,
             junk_after_quote: false,
+            continued: false,
         };
         match b.get(v) {
             Some(&q @ (b'\'' | b'"')) => {
@@ -443,18 +478,21 @@ fn scan(text: &str) -> Result<Vec<Assignment<'_>>, SpliceError> {
                     }
                 }
                 pos = if assignment.junk_after_quote {
-                    next_logical_line(b, i + 1)
+                    // What follows the quote is read on as an unquoted value: its own quotes
+                    // and continuations count.
+                    scan_bare(text, i + 1, false)?.next
                 } else {
                     (eol(b, i + 1) + 1).min(b.len())
                 };
             }
             _ => {
-                let (end, next, comment) = scan_bare(text, v, v > eq_end);
-                if end > v {
-                    assignment.value = v..end;
+                let bare = scan_bare(text, v, v > eq_end)?;
+                if bare.end > v {
+                    assignment.value = v..bare.end;
                 }
-                assignment.comment_follows = comment;
-                pos = next;
+                assignment.comment_follows = bare.comment;
+                assignment.continued = bare.continued;
+                pos = bare.next;
             }
         }
         found.push(assignment);
@@ -462,20 +500,44 @@ fn scan(text: &str) -> Result<Vec<Assignment<'_>>, SpliceError> {
     Ok(found)
 }
 
-/// An unquoted value starting at `v`: its end (trailing blanks excluded), the start of the next
-/// line and whether a comment follows. `#` starts a comment only after a blank; `\` escapes the
-/// next character, and before a LF continues the value on the next line.
-fn scan_bare(text: &str, v: usize, blank_before: bool) -> (usize, usize, bool) {
+/// What [`scan_bare`] found.
+struct Bare {
+    /// End of the value, trailing blanks excluded.
+    end: usize,
+    /// Start of the next line.
+    next: usize,
+    /// A ` #comment` follows.
+    comment: bool,
+    /// A trailing `\` joined the next line.
+    continued: bool,
+}
+
+/// An unquoted value starting at `v`. `#` starts a comment only after a blank; `\` escapes the
+/// next character, and before a LF continues the value on the next line. A quote inside the
+/// value opens a quoted span for sh and dotenvy: one that does not close on its line is refused,
+/// since readers then disagree where the value ends.
+fn scan_bare(text: &str, v: usize, blank_before: bool) -> Result<Bare, SpliceError> {
     let b = text.as_bytes();
-    let (mut i, mut end) = (v, v);
+    let (mut i, mut end, mut continued) = (v, v, false);
+    let done = |end, next, comment, continued| {
+        Ok(Bare {
+            end,
+            next,
+            comment,
+            continued,
+        })
+    };
     if blank_before && b.get(v) == Some(&b'#') {
-        return (v, (eol(b, v) + 1).min(b.len()), true);
+        return done(v, (eol(b, v) + 1).min(b.len()), true, false);
     }
     while i < b.len() {
         match b[i] {
-            b'\n' => return (end, i + 1, false),
-            b'\r' if b.get(i + 1) == Some(&b'\n') => return (end, i + 2, false),
-            b'\\' if b.get(i + 1) == Some(&b'\n') => i += 2,
+            b'\n' => return done(end, i + 1, false, continued),
+            b'\r' if b.get(i + 1) == Some(&b'\n') => return done(end, i + 2, false, continued),
+            b'\\' if b.get(i + 1) == Some(&b'\n') => {
+                i += 2;
+                continued = true;
+            }
             // At the end of a CRLF line the backslash escapes the CR for sh: no continuation.
             b'\\' if b.get(i + 1) == Some(&b'\r') && b.get(i + 2) == Some(&b'\n') => {
                 i += 1;
@@ -485,9 +547,22 @@ fn scan_bare(text: &str, v: usize, blank_before: bool) -> (usize, usize, bool) {
                 i += 1 + text[i + 1..].chars().next().map_or(0, char::len_utf8);
                 end = i;
             }
+            q @ (b'\'' | b'"') => {
+                let line_end = content_end(b, i);
+                let Some(close) = b[i + 1..line_end].iter().position(|&c| c == q) else {
+                    return Err(unparseable(
+                        text,
+                        i,
+                        "a quote inside an unquoted value that does not close on its line, \
+                         where readers disagree where the value ends",
+                    ));
+                };
+                i += close + 2;
+                end = i;
+            }
             c if is_blank(c) => {
                 if b.get(i + 1) == Some(&b'#') {
-                    return (end, (eol(b, i) + 1).min(b.len()), true);
+                    return done(end, (eol(b, i) + 1).min(b.len()), true, continued);
                 }
                 i += 1;
             }
@@ -497,7 +572,7 @@ fn scan_bare(text: &str, v: usize, blank_before: bool) -> (usize, usize, bool) {
             }
         }
     }
-    (end, b.len(), false)
+    done(end, b.len(), false, continued)
 }
 
 /// The value a reader gets from `raw` (as written, quotes included).
@@ -776,15 +851,24 @@ mod tests {
     }
 
     #[test]
-    fn continued_old_value_is_replaced_entirely() {
-        assert_eq!(set_text("K=ab\\\ncd # c\nA=1\n", "v"), "K='v' # c\nA=1\n");
-        assert_eq!(get("K=ab\\\ncd\n", "K"), Ok(Some("abcd".into())));
+    fn a_continued_value_of_a_key_being_set_is_refused() {
+        // sh, dotenvy and systemd join the lines, Node does not: readers disagree on the value,
+        // and a continuation at the very end would leave a stray `\` after the new value.
+        assert_eq!(unparseable_line("K=ab\\\ncd # c\nA=1\n"), Some(1));
+        assert_eq!(unparseable_line("K=a\\M\\\n"), Some(1));
+        assert!(matches!(
+            get("K=ab\\\ncd\n", "K"),
+            Err(SpliceError::Unparseable { .. })
+        ));
+        // Another key's continuation is left alone.
+        assert_eq!(set_text("A=ab\\\ncd\n", "v"), "A=ab\\\ncd\nK=v\n");
     }
 
     #[test]
     fn appending_after_a_trailing_backslash_adds_a_blank_line() {
         assert_eq!(set_text("# note \\\n", "v"), "# note \\\n\nK=v\n");
-        assert_eq!(set_text("A=x\\", "v"), "A=x\\\n\nK=v\n");
+        // Without a final newline sh keeps the `\`: appending would make it a continuation.
+        assert_eq!(unparseable_line("A=x\\"), Some(1));
         assert_eq!(set_text("A=x\\\r\n", "v"), "A=x\\\r\n\r\nK=v\r\n");
     }
 
@@ -1048,15 +1132,7 @@ mod tests {
         }
         let dir = tempfile::TempDir::new().expect("temp dir");
         let file = dir.path().join("file");
-        for value in [
-            "tok.en/+=",
-            "pa#ss",
-            "a b",
-            "it's",
-            "a\\\\b\"c",
-            "~x",
-            "",
-        ] {
+        for value in ["tok.en/+=", "pa#ss", "a b", "it's", "a\\\\b\"c", "~x", ""] {
             std::fs::write(&file, set_text("K=old # c\n", value)).expect("write temp file");
             let script = "import sys, dotenv; \
                           sys.stdout.write(dotenv.dotenv_values(sys.argv[1])['K'])";

@@ -1,1 +1,455 @@
-//! placeholder
+//! End to end against a real PostgreSQL whose application passwords expire (`VALID UNTIL`).
+//!
+//! Two copies of contrib/examples/postgres/app read their password once at startup and connect
+//! once a second. One is kept alive by credshim (run every 2 s with `--min-ttl 8s` on 20-second
+//! passwords, restarting the app through `appctl restart`); the other, the negative control, gets
+//! one password and no credshim. The first must never fail a login across several rotations; the
+//! second must fail once its password expires, which proves the check can fail. Both run side by
+//! side, so the test takes about 75 s. It starts its own server (initdb + pg_ctl, as the
+//! `postgres` user under root) on a free port with its socket in the temp dir, and stops it and
+//! both apps on every exit, panics included. Without PostgreSQL's server binaries it is skipped,
+//! unless CREDSHIM_TEST_REQUIRE_ALL (CI) requires it.
+
+use crate::harness::{Test, is_root, skip};
+use std::fs;
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::thread::sleep;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Lifetime of every password the mint sets.
+const TTL: &str = "20";
+/// How often credshim runs.
+const PERIOD: Duration = Duration::from_secs(2);
+/// How long the apps are watched.
+const RUN_FOR: Duration = Duration::from_secs(70);
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("contrib/examples/postgres")
+        .join(name)
+}
+
+/// `name` on PATH.
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// The directory of `initdb`, `pg_ctl` and `postgres`: Debian's newest
+/// /usr/lib/postgresql/<version>/bin, else PATH.
+fn pg_bindir() -> Option<PathBuf> {
+    let has_all = |d: &Path| {
+        ["initdb", "pg_ctl", "postgres"]
+            .iter()
+            .all(|b| d.join(b).is_file())
+    };
+    let mut debian: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let version = e.file_name().to_str()?.parse().ok()?;
+            Some((version, e.path().join("bin")))
+        })
+        .filter(|(_, d)| has_all(d))
+        .collect();
+    debian.sort();
+    debian
+        .pop()
+        .map(|(_, d)| d)
+        .or_else(|| on_path("initdb")?.parent().map(Path::to_path_buf))
+        .filter(|d| has_all(d))
+}
+
+fn uid_gid_of(user: &str) -> Option<(u32, u32)> {
+    let id = |flag| -> Option<u32> {
+        let out = Command::new("id").arg(flag).arg(user).output().ok()?;
+        String::from_utf8(out.stdout).ok()?.trim().parse().ok()
+    };
+    Some((id("-u")?, id("-g")?))
+}
+
+#[track_caller]
+fn ok(what: &str, out: std::io::Result<Output>) -> String {
+    let out = out.unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what}: {}\n--- stdout:\n{}\n--- stderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A private PostgreSQL server, stopped when dropped (panics included).
+struct Server {
+    bindir: PathBuf,
+    dir: PathBuf,
+    /// (uid, gid) to run the server as: `postgres` when we are root (initdb refuses root).
+    owner: Option<(u32, u32)>,
+    port: u16,
+    started: bool,
+}
+
+impl Server {
+    fn data(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    /// A command run as the server's owner, in its directory.
+    fn command(&self, program: &str) -> Command {
+        let mut cmd = match self.owner {
+            Some((uid, gid)) => {
+                let mut c = Command::new("setpriv");
+                c.arg(format!("--reuid={uid}"))
+                    .arg(format!("--regid={gid}"))
+                    .arg("--clear-groups")
+                    .arg("--")
+                    .arg(self.bindir.join(program));
+                c
+            }
+            None => Command::new(self.bindir.join(program)),
+        };
+        cmd.current_dir(&self.dir);
+        cmd
+    }
+
+    fn start(&mut self) {
+        ok(
+            "initdb",
+            self.command("initdb")
+                .args([
+                    "-U",
+                    "postgres",
+                    "--no-sync",
+                    "-E",
+                    "UTF8",
+                    "--no-locale",
+                    "-D",
+                ])
+                .arg(self.data())
+                .output(),
+        );
+        // The admin comes in by the socket in our temp dir; the apps by TCP, with a password.
+        fs::write(
+            self.data().join("pg_hba.conf"),
+            "local all postgres trust\nhost all all 127.0.0.1/32 scram-sha-256\n",
+        )
+        .unwrap();
+        self.started = true;
+        let opts = format!(
+            "-c port={} -c listen_addresses=127.0.0.1 -c unix_socket_directories='{}' \
+             -c fsync=off -c password_encryption=scram-sha-256",
+            self.port,
+            self.dir.display()
+        );
+        ok(
+            "pg_ctl start",
+            self.command("pg_ctl")
+                .args(["-w", "-t", "60", "-o", &opts, "-l"])
+                .arg(self.dir.join("server.log"))
+                .arg("-D")
+                .arg(self.data())
+                .arg("start")
+                .output(),
+        );
+    }
+
+    /// libpq's environment for the admin (the `postgres` superuser, by the socket).
+    fn admin_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("PGHOST", self.dir.display().to_string()),
+            ("PGPORT", self.port.to_string()),
+            ("PGUSER", "postgres".into()),
+            ("PGDATABASE", "postgres".into()),
+        ]
+    }
+
+    fn psql(&self, sql: &str) -> String {
+        let mut cmd = Command::new("psql");
+        clear_pg_env(&mut cmd);
+        cmd.envs(self.admin_env()).args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-w",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        ]);
+        ok(&format!("psql -c {sql:?}"), cmd.output())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.started {
+            let _ = self
+                .command("pg_ctl")
+                .args(["-w", "-t", "30", "-m", "immediate", "-D"])
+                .arg(self.data())
+                .arg("stop")
+                .output();
+        }
+    }
+}
+
+/// The apps started with appctl, stopped when dropped (panics included).
+struct Apps(Vec<PathBuf>);
+
+impl Apps {
+    fn stop_all(&mut self) {
+        for dir in self.0.drain(..) {
+            let _ = Command::new(example("appctl"))
+                .arg("stop")
+                .arg(&dir)
+                .output();
+        }
+    }
+}
+
+impl Drop for Apps {
+    fn drop(&mut self) {
+        self.stop_all();
+    }
+}
+
+/// Remove every libpq variable the caller's environment may carry.
+fn clear_pg_env(cmd: &mut Command) {
+    for (k, _) in std::env::vars_os() {
+        if k.to_str().is_some_and(|k| k.starts_with("PG")) {
+            cmd.env_remove(k);
+        }
+    }
+}
+
+/// What one app logged.
+#[derive(Debug, Default)]
+struct AppLog {
+    starts: usize,
+    attempts: usize,
+    failures: Vec<String>,
+}
+
+fn read_app_log(path: &Path) -> AppLog {
+    let mut log = AppLog::default();
+    for line in fs::read_to_string(path).unwrap_or_default().lines() {
+        let mut words = line.splitn(3, ' ');
+        let (_time, what) = (words.next(), words.next());
+        match what {
+            Some("start") => log.starts += 1,
+            Some("ok") => log.attempts += 1,
+            Some("FAIL") => {
+                log.attempts += 1;
+                log.failures.push(line.to_string());
+            }
+            _ => {}
+        }
+    }
+    log
+}
+
+/// Sleep until the wall clock shows `.500`: the apps connect on whole seconds, so a rotation
+/// that starts at half past swaps the password between two of their attempts.
+fn sleep_to_half_second() {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_millis();
+    sleep(Duration::from_millis(u64::from((1500 - ms) % 1000)));
+}
+
+/// The command lines of live processes that mention `path` (our apps, our server).
+fn processes_mentioning(path: &Path) -> Vec<String> {
+    let needle = path.to_string_lossy().into_owned();
+    fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(&needle))
+        .collect()
+}
+
+fn env_file(port: u16, user: &str) -> String {
+    format!(
+        "# The app's database; credshim keeps PGPASSWORD fresh.\n\
+         PGHOST=127.0.0.1\nPGPORT={port}\nPGUSER={user}\nPGDATABASE=postgres\n"
+    )
+}
+
+#[test]
+fn an_app_reading_its_password_once_keeps_working_under_credshim() {
+    let Some(bindir) = pg_bindir() else {
+        return skip("no PostgreSQL server binaries (apt-get install postgresql)");
+    };
+    for tool in ["psql", "python3", "setsid"] {
+        if on_path(tool).is_none() {
+            return skip(&format!("{tool} is not on PATH"));
+        }
+    }
+    let owner = if is_root() {
+        let Some(ids) = uid_gid_of("postgres") else {
+            return skip("running as root and there is no postgres user to run the server as");
+        };
+        if on_path("setpriv").is_none() {
+            return skip("running as root and setpriv (util-linux) is missing");
+        }
+        Some(ids)
+    } else {
+        None
+    };
+    let wall = Instant::now();
+
+    // Declared before the server and the apps, so that its temp dir outlives both.
+    let t = Test::new();
+    let top = t.dir.path().to_path_buf();
+    let rotated = top.join("rotated");
+    let control = top.join("control");
+    let credshim = t
+        .args(["--target", "rotated/.env"])
+        .args(["--set", "PGPASSWORD=/token"])
+        .args(["--set", "PGPASSWORD_EXPIRES_AT=@expiry"])
+        .args(["--expiry-from", "/expire_time", "--min-ttl", "8s"])
+        .args(["--output", "json", "--reload"])
+        .arg(format!(
+            "'{}' restart '{}'",
+            example("appctl").display(),
+            rotated.display()
+        ))
+        .arg("--")
+        .arg(example("mint"))
+        .args(["app_rotated", TTL]);
+    // The server's owner must reach its directory inside our 0700 temp dir.
+    fs::set_permissions(&top, fs::Permissions::from_mode(0o755)).unwrap();
+    let pgdir = top.join("pg");
+    fs::create_dir(&pgdir).unwrap();
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(&pgdir, Some(uid), Some(gid)).unwrap();
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Server {
+        bindir,
+        dir: pgdir,
+        owner,
+        port,
+        started: false,
+    };
+    server.start();
+    server.psql("CREATE ROLE app_rotated LOGIN; CREATE ROLE app_control LOGIN;");
+    let mut apps = Apps(Vec::new());
+
+    // The app kept alive by credshim: its .env has no password yet; the first run adds it.
+    fs::create_dir(&rotated).unwrap();
+    fs::write(rotated.join(".env"), env_file(port, "app_rotated")).unwrap();
+    apps.0.push(rotated.clone());
+    let run_credshim = || {
+        let mut cmd = credshim.command();
+        clear_pg_env(&mut cmd);
+        let out = cmd.envs(server.admin_env()).output().expect("run credshim");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        (
+            out.status.code(),
+            report["outcome"].as_str().unwrap_or("?").to_string(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    // The negative control: one password, minted by hand, and no credshim.
+    fs::create_dir(&control).unwrap();
+    let mut mint = Command::new(example("mint"));
+    clear_pg_env(&mut mint);
+    let minted = ok(
+        "mint app_control",
+        mint.envs(server.admin_env())
+            .args(["app_control", TTL])
+            .output(),
+    );
+    let minted: serde_json::Value = serde_json::from_str(&minted).unwrap();
+    let token = minted["token"].as_str().expect("mint prints a token");
+    fs::write(
+        control.join(".env"),
+        format!("{}PGPASSWORD={token}\n", env_file(port, "app_control")),
+    )
+    .unwrap();
+    apps.0.push(control.clone());
+    ok(
+        "appctl start control",
+        Command::new(example("appctl"))
+            .arg("start")
+            .arg(&control)
+            .output(),
+    );
+
+    // Every PERIOD, at half past a second, for RUN_FOR.
+    let mut runs = Vec::new();
+    let began = Instant::now();
+    while began.elapsed() < RUN_FOR {
+        sleep_to_half_second();
+        let at = began.elapsed();
+        runs.push(run_credshim());
+        let next = at + PERIOD - Duration::from_millis(300);
+        sleep(next.saturating_sub(began.elapsed()));
+    }
+    apps.stop_all();
+    drop(server);
+    let left = processes_mentioning(&top);
+
+    let failed_runs: Vec<_> = runs.iter().filter(|(code, ..)| *code != Some(0)).collect();
+    let mints = runs.iter().filter(|(_, o, _)| o == "rotated").count();
+    let main = read_app_log(&rotated.join("app.log"));
+    let ctl = read_app_log(&control.join("app.log"));
+    eprintln!(
+        "postgres e2e: {} credshim runs, {mints} mints (the first plus {} rotations), \
+         {} app starts; app: {} attempts, {} failed logins; \
+         control without credshim: {} attempts, {} failed logins; wall time {:.0?}",
+        runs.len(),
+        mints.saturating_sub(1),
+        main.starts,
+        main.attempts,
+        main.failures.len(),
+        ctl.attempts,
+        ctl.failures.len(),
+        wall.elapsed()
+    );
+
+    assert!(left.is_empty(), "still running: {left:#?}");
+    assert!(failed_runs.is_empty(), "credshim failed: {failed_runs:#?}");
+    assert!(
+        mints > 4,
+        "only {mints} mints (the first plus at least 4 rotations expected)"
+    );
+    assert_eq!(main.starts, mints, "one app start per mint");
+    assert!(main.attempts >= 60, "only {} attempts", main.attempts);
+    assert!(
+        main.failures.is_empty(),
+        "the app kept fresh by credshim failed logins:\n{}",
+        main.failures.join("\n")
+    );
+    // The control must have worked first (so its failures are not a broken setup) ...
+    assert!(
+        ctl.attempts > ctl.failures.len(),
+        "the control never logged in"
+    );
+    // ... and then failed because its password expired.
+    assert!(
+        ctl.failures
+            .iter()
+            .any(|f| f.contains("password authentication failed")),
+        "the control without credshim never failed a login: the test cannot tell expiry from \
+         success ({} attempts)",
+        ctl.attempts
+    );
+}
