@@ -406,6 +406,13 @@ fn scan(text: &str) -> Result<Vec<Assignment<'_>>, SpliceError> {
             "a NUL byte, which readers handle differently",
         ));
     }
+    if let Some(ff) = b.iter().position(|&c| c == 0x0b || c == 0x0c) {
+        return Err(unparseable(
+            text,
+            ff,
+            "a vertical tab or form feed, whitespace to some readers and not to others",
+        ));
+    }
     if let Some(cr) = (0..b.len()).find(|&i| b[i] == b'\r' && b.get(i + 1) != Some(&b'\n')) {
         return Err(unparseable(
             text,

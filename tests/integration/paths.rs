@@ -710,6 +710,9 @@ fn splice_fuzz_regressions() {
         ("K=a\\M\\\n", "K", "x y"),
         ("K=a\\\nB=1\n", "K", "x y"),
         ("B=Aatx\\", "K", ""),
+        // A form feed after `=`: dotenvy takes it as whitespace, credshim as the value, whose
+        // replacement left the tab after it at the end of the file, which dotenvy cannot read.
+        ("K=\u{c}\t", "K", ""),
     ];
     let failures: Vec<String> = cases
         .iter()
