@@ -78,6 +78,7 @@ pub fn splice(text: &str, updates: &[(String, String)]) -> Result<Spliced, Splic
     let mut copied = 0;
     let mut found = vec![false; updates.len()];
     for found_at in scan(text)? {
+        let found_at = found_at?;
         let Some(i) = updates.iter().position(|(key, _)| key == found_at.key) else {
             continue;
         };
@@ -143,7 +144,11 @@ pub fn get(text: &str, key: &str) -> Result<Option<String>, SpliceError> {
         });
     }
     let mut last = None;
-    for found_at in scan(text)?.into_iter().filter(|a| a.key == key) {
+    for found_at in scan(text)? {
+        let found_at = found_at?;
+        if found_at.key != key {
+            continue;
+        }
         check_settable(text, &found_at)?;
         last = Some(found_at);
     }
@@ -396,21 +401,16 @@ fn key_at(b: &[u8], at: usize) -> Option<(Range<usize>, usize)> {
 
 /// Every assignment of the file, in order, with quotes in mind: a quote opens only at the start
 /// of a value, `"..."` honours backslash escapes and quoted values may span lines. Refuses files
-/// where readers cannot agree where values end.
-fn scan(text: &str) -> Result<Vec<Assignment<'_>>, SpliceError> {
+/// where readers cannot agree where values end: the whole-file checks here, the rest as the
+/// returned iterator reaches them (it ends after its first error). Lazy, so that a splice holds
+/// no list of assignments: its memory and time per line stay flat however long the file.
+fn scan(text: &str) -> Result<Scan<'_>, SpliceError> {
     let b = text.as_bytes();
     if let Some(nul) = b.iter().position(|&c| c == 0) {
         return Err(unparseable(
             text,
             nul,
             "a NUL byte, which readers handle differently",
-        ));
-    }
-    if let Some(ff) = b.iter().position(|&c| c == 0x0b || c == 0x0c) {
-        return Err(unparseable(
-            text,
-            ff,
-            "a vertical tab or form feed, whitespace to some readers and not to others",
         ));
     }
     if let Some(cr) = (0..b.len()).find(|&i| b[i] == b'\r' && b.get(i + 1) != Some(&b'\n')) {
@@ -420,91 +420,152 @@ fn scan(text: &str) -> Result<Vec<Assignment<'_>>, SpliceError> {
             "a carriage return that does not end a line, which some readers take as a line break",
         ));
     }
-    let mut found = Vec::new();
-    let mut pos = text.len() - strip_bom(text).len();
-    while pos < b.len() {
-        let start = pos + b[pos..].iter().take_while(|c| is_blank(**c)).count();
-        if start < content_end(b, pos) && text[start..].starts_with(char::is_whitespace) {
-            return Err(unparseable(
-                text,
-                start,
-                "a line indented with whitespace other than spaces and tabs, which readers \
-                 disagree on",
-            ));
+    Ok(Scan {
+        text,
+        pos: text.len() - strip_bom(text).len(),
+        failed: false,
+    })
+}
+
+/// The assignments of a file, one at a time; see [`scan`].
+struct Scan<'a> {
+    text: &'a str,
+    pos: usize,
+    failed: bool,
+}
+
+impl<'a> Iterator for Scan<'a> {
+    type Item = Result<Assignment<'a>, SpliceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
         }
-        if start >= content_end(b, pos) || b[start] == b'#' {
-            pos = (eol(b, pos) + 1).min(b.len());
-            continue;
-        }
-        let Some((key, eq_end)) = key_at(b, start) else {
-            pos = next_logical_line(b, start);
-            continue;
-        };
-        let v = eq_end + b[eq_end..].iter().take_while(|c| is_blank(**c)).count();
-        let mut assignment = Assignment {
-            key: &text[key],
-            eq_end,
-            value: eq_end..eq_end,
-            quote: Quote::Bare,
-            comment_follows: false,
-            junk_after_quote: false,
-            continued: false,
-        };
-        match b.get(v) {
-            Some(&q @ (b'\'' | b'"')) => {
-                let mut i = v + 1;
-                loop {
-                    match b.get(i) {
-                        None => return Err(unparseable(text, start, "unterminated quote")),
-                        Some(b'\\') if q == b'\'' && b.get(i + 1) == Some(&b'\'') => {
-                            return Err(unparseable(
-                                text,
-                                i,
-                                "`\\'` inside single quotes, which some readers take as a quote",
-                            ));
-                        }
-                        // dotenvy pairs backslashes even inside single quotes.
-                        Some(b'\\') => i += 2,
-                        Some(&c) if c == q => break,
-                        Some(_) => i += 1,
-                    }
-                }
-                assignment.value = v..i + 1;
-                assignment.quote = if q == b'"' {
-                    Quote::Double
-                } else {
-                    Quote::Single
-                };
-                let rest = &b[i + 1..content_end(b, i + 1)];
-                let blanks = rest.iter().take_while(|c| is_blank(**c)).count();
-                if blanks < rest.len() {
-                    if blanks > 0 && rest[blanks] == b'#' {
-                        assignment.comment_follows = true;
-                    } else {
-                        assignment.junk_after_quote = true;
-                    }
-                }
-                pos = if assignment.junk_after_quote {
-                    // What follows the quote is read on as an unquoted value: its own quotes
-                    // and continuations count.
-                    scan_bare(text, i + 1, false)?.next
-                } else {
-                    (eol(b, i + 1) + 1).min(b.len())
-                };
-            }
-            _ => {
-                let bare = scan_bare(text, v, v > eq_end)?;
-                if bare.end > v {
-                    assignment.value = v..bare.end;
-                }
-                assignment.comment_follows = bare.comment;
-                assignment.continued = bare.continued;
-                pos = bare.next;
-            }
-        }
-        found.push(assignment);
+        let step = self.step();
+        self.failed = step.is_err();
+        step.transpose()
     }
-    Ok(found)
+}
+
+impl<'a> Scan<'a> {
+    fn step(&mut self) -> Result<Option<Assignment<'a>>, SpliceError> {
+        let text = self.text;
+        let b = text.as_bytes();
+        while self.pos < b.len() {
+            let pos = self.pos;
+            let start = pos + b[pos..].iter().take_while(|c| is_blank(**c)).count();
+            if start < content_end(b, pos) && text[start..].starts_with(char::is_whitespace) {
+                return Err(unparseable(
+                    text,
+                    start,
+                    "a line indented with whitespace other than spaces and tabs, which readers \
+                 disagree on",
+                ));
+            }
+            if start >= content_end(b, pos) || b[start] == b'#' {
+                self.pos = (eol(b, pos) + 1).min(b.len());
+                no_odd_whitespace(text, pos..self.pos, None)?;
+                continue;
+            }
+            let Some((key, eq_end)) = key_at(b, start) else {
+                self.pos = next_logical_line(b, start);
+                no_odd_whitespace(text, pos..self.pos, None)?;
+                continue;
+            };
+            let v = eq_end + b[eq_end..].iter().take_while(|c| is_blank(**c)).count();
+            let mut assignment = Assignment {
+                key: &text[key],
+                eq_end,
+                value: eq_end..eq_end,
+                quote: Quote::Bare,
+                comment_follows: false,
+                junk_after_quote: false,
+                continued: false,
+            };
+            match b.get(v) {
+                Some(&q @ (b'\'' | b'"')) => {
+                    let mut i = v + 1;
+                    loop {
+                        match b.get(i) {
+                            None => return Err(unparseable(text, start, "unterminated quote")),
+                            Some(b'\\') if q == b'\'' && b.get(i + 1) == Some(&b'\'') => {
+                                return Err(unparseable(
+                                    text,
+                                    i,
+                                    "`\\'` inside single quotes, which some readers take as a quote",
+                                ));
+                            }
+                            // dotenvy pairs backslashes even inside single quotes.
+                            Some(b'\\') => i += 2,
+                            Some(&c) if c == q => break,
+                            Some(_) => i += 1,
+                        }
+                    }
+                    assignment.value = v..i + 1;
+                    assignment.quote = if q == b'"' {
+                        Quote::Double
+                    } else {
+                        Quote::Single
+                    };
+                    let rest = &b[i + 1..content_end(b, i + 1)];
+                    let blanks = rest.iter().take_while(|c| is_blank(**c)).count();
+                    if blanks < rest.len() {
+                        if blanks > 0 && rest[blanks] == b'#' {
+                            assignment.comment_follows = true;
+                        } else {
+                            assignment.junk_after_quote = true;
+                        }
+                    }
+                    self.pos = if assignment.junk_after_quote {
+                        // What follows the quote is read on as an unquoted value: its own quotes
+                        // and continuations count.
+                        let rest = scan_bare(text, i + 1, false)?;
+                        rest.joins_text(text)?;
+                        rest.next
+                    } else {
+                        (eol(b, i + 1) + 1).min(b.len())
+                    };
+                }
+                _ => {
+                    let bare = scan_bare(text, v, v > eq_end)?;
+                    bare.joins_text(text)?;
+                    if bare.end > v {
+                        assignment.value = v..bare.end;
+                    }
+                    assignment.comment_follows = bare.comment;
+                    assignment.continued = bare.continued;
+                    self.pos = bare.next;
+                }
+            }
+            let quoted = (assignment.quote != Quote::Bare).then(|| assignment.value.clone());
+            no_odd_whitespace(text, pos..self.pos, quoted)?;
+            return Ok(Some(assignment));
+        }
+        Ok(None)
+    }
+}
+
+/// Refuse a vertical tab or form feed in `range` outside the quoted value `quoted`: python-dotenv
+/// and dotenvy take them as whitespace (around keys, `=` and values), sh as text. Inside quotes
+/// every reader keeps them.
+fn no_odd_whitespace(
+    text: &str,
+    range: Range<usize>,
+    quoted: Option<Range<usize>>,
+) -> Result<(), SpliceError> {
+    let b = text.as_bytes();
+    let odd = range
+        .filter(|i| !quoted.as_ref().is_some_and(|q| q.contains(i)))
+        .find(|&i| b[i] == 0x0b || b[i] == 0x0c);
+    match odd {
+        Some(at) => Err(unparseable(
+            text,
+            at,
+            "a vertical tab or form feed outside quotes, whitespace to some readers and text to \
+             others",
+        )),
+        None => Ok(()),
+    }
 }
 
 /// What [`scan_bare`] found.
@@ -517,6 +578,24 @@ struct Bare {
     comment: bool,
     /// A trailing `\` joined the next line.
     continued: bool,
+    /// Where a trailing `\` joined a line with text on it.
+    joins: Option<usize>,
+}
+
+impl Bare {
+    /// Refuse a value whose trailing `\` joins a line with text on it: sh joins the lines,
+    /// dotenvy and Node do not, so readers disagree where the value ends.
+    fn joins_text(&self, text: &str) -> Result<(), SpliceError> {
+        match self.joins {
+            Some(at) => Err(unparseable(
+                text,
+                at,
+                "a value continued onto a line of text by a trailing backslash, which sh joins \
+                 and dotenvy and Node do not",
+            )),
+            None => Ok(()),
+        }
+    }
 }
 
 /// An unquoted value starting at `v`. `#` starts a comment only after a blank; `\` escapes the
@@ -525,23 +604,30 @@ struct Bare {
 /// since readers then disagree where the value ends.
 fn scan_bare(text: &str, v: usize, blank_before: bool) -> Result<Bare, SpliceError> {
     let b = text.as_bytes();
-    let (mut i, mut end, mut continued) = (v, v, false);
-    let done = |end, next, comment, continued| {
+    let (mut i, mut end, mut continued, mut joins) = (v, v, false, None);
+    let done = |end, next, comment, continued, joins| {
         Ok(Bare {
             end,
             next,
             comment,
             continued,
+            joins,
         })
     };
     if blank_before && b.get(v) == Some(&b'#') {
-        return done(v, (eol(b, v) + 1).min(b.len()), true, false);
+        return done(v, (eol(b, v) + 1).min(b.len()), true, false, None);
     }
     while i < b.len() {
         match b[i] {
-            b'\n' => return done(end, i + 1, false, continued),
-            b'\r' if b.get(i + 1) == Some(&b'\n') => return done(end, i + 2, false, continued),
+            b'\n' => return done(end, i + 1, false, continued, joins),
+            b'\r' if b.get(i + 1) == Some(&b'\n') => {
+                return done(end, i + 2, false, continued, joins);
+            }
             b'\\' if b.get(i + 1) == Some(&b'\n') => {
+                let next_line = &b[i + 2..eol(b, i + 2)];
+                if joins.is_none() && next_line.iter().any(|c| !c.is_ascii_whitespace()) {
+                    joins = Some(i);
+                }
                 i += 2;
                 continued = true;
             }
@@ -569,7 +655,7 @@ fn scan_bare(text: &str, v: usize, blank_before: bool) -> Result<Bare, SpliceErr
             }
             c if is_blank(c) => {
                 if b.get(i + 1) == Some(&b'#') {
-                    return done(end, (eol(b, i) + 1).min(b.len()), true, continued);
+                    return done(end, (eol(b, i) + 1).min(b.len()), true, continued, joins);
                 }
                 i += 1;
             }
@@ -579,7 +665,7 @@ fn scan_bare(text: &str, v: usize, blank_before: bool) -> Result<Bare, SpliceErr
             }
         }
     }
-    done(end, b.len(), false, continued)
+    done(end, b.len(), false, continued, joins)
 }
 
 /// The value a reader gets from `raw` (as written, quotes included).
@@ -849,8 +935,8 @@ mod tests {
 
     #[test]
     fn continuation_line_is_not_a_key_line() {
-        let text = "A=x\\\nK=inj\n";
-        assert_eq!(set_text(text, "v"), format!("{text}K=v\n"));
+        // sh joins `K=inj` into A's value, dotenvy reads it as a key: refused.
+        assert_eq!(unparseable_line("A=x\\\nK=inj\n"), Some(1));
         let text = "junk \\\nK=inj\n";
         assert_eq!(set_text(text, "v"), format!("{text}K=v\n"));
         // An escaped backslash does not continue the line.
@@ -867,8 +953,10 @@ mod tests {
             get("K=ab\\\ncd\n", "K"),
             Err(SpliceError::Unparseable { .. })
         ));
-        // Another key's continuation is left alone.
-        assert_eq!(set_text("A=ab\\\ncd\n", "v"), "A=ab\\\ncd\nK=v\n");
+        // Another key's continuation onto a line of text is refused too (readers disagree where
+        // its value ends); one at the end of the file is harmless and left alone.
+        assert_eq!(unparseable_line("A=ab\\\ncd\n"), Some(1));
+        assert_eq!(set_text("A=ab\\\n", "v"), "A=ab\\\n\nK=v\n");
     }
 
     #[test]

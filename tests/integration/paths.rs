@@ -713,6 +713,8 @@ fn splice_fuzz_regressions() {
         // A form feed after `=`: dotenvy takes it as whitespace, credshim as the value, whose
         // replacement left the tab after it at the end of the file, which dotenvy cannot read.
         ("K=\u{c}\t", "K", ""),
+        // A vertical tab inside quotes is kept by every reader: it must be written, not refused.
+        ("K=a\n", "B", "\u{b}ne'"),
     ];
     let failures: Vec<String> = cases
         .iter()
