@@ -237,7 +237,10 @@ mod tests {
         );
         let looping = dir.path().join("loop");
         std::os::unix::fs::symlink(&looping, &looping).unwrap();
-        assert_eq!(Target::resolve(&looping, false).unwrap_err().exit_code(), 66);
+        assert_eq!(
+            Target::resolve(&looping, false).unwrap_err().exit_code(),
+            66
+        );
         let no_dir = dir.path().join("sub/x.env");
         assert_eq!(Target::resolve(&no_dir, true).unwrap_err().exit_code(), 66);
     }
