@@ -8,7 +8,6 @@
 
 use crate::cli::CheckArgs;
 use crate::expiry::{ExpiryFormat, human, jwt_exp, parse_expiry};
-use crate::format::Format;
 use crate::target::Target;
 use jiff::{SignedDuration, Timestamp};
 use std::time::Duration;
@@ -72,15 +71,13 @@ fn evaluate(args: &CheckArgs, now: Timestamp) -> (State, String, Option<SignedDu
     if args.crit > args.warn {
         return (State::Unknown, "--crit must not exceed --warn".into(), None);
     }
-    let target = match Target::resolve(&args.target, false) {
+    let target = match Target::resolve(&args.file.target, false) {
         Ok(t) => t,
         Err(e) if e.exit_code() == 66 => return (State::Critical, e.to_string(), None),
         Err(e) => return (State::Unknown, e.to_string(), None),
     };
     let read = target.read().and_then(|text| {
-        let format = args
-            .format
-            .unwrap_or_else(|| Format::for_path(&target.given));
+        let format = args.file.format();
         let value = format.get(&text, key, &target.given)?;
         let expiry = match &args.expiry_key {
             Some(k) => format.get(&text, k, &target.given)?,
@@ -95,7 +92,7 @@ fn evaluate(args: &CheckArgs, now: Timestamp) -> (State, String, Option<SignedDu
     let Some(value) = value else {
         return (
             State::Critical,
-            format!("{key} is missing from {}", args.target.display()),
+            format!("{key} is missing from {}", args.file.target.display()),
             None,
         );
     };

@@ -53,9 +53,10 @@ pub enum Command {
     Check(CheckArgs),
 }
 
+/// The target file and its format, shared by every subcommand.
 #[derive(Debug, Args)]
-pub struct CheckArgs {
-    /// The file holding the credential
+pub struct TargetArgs {
+    /// The file that holds the credential
     #[arg(long = "target", value_name = "PATH", env = "CREDSHIM_TARGET")]
     pub target: PathBuf,
 
@@ -67,6 +68,20 @@ pub struct CheckArgs {
         value_enum
     )]
     pub format: Option<Format>,
+}
+
+impl TargetArgs {
+    /// `--format`, else the format the file name implies.
+    pub fn format(&self) -> Format {
+        self.format
+            .unwrap_or_else(|| Format::for_path(&self.target))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub file: TargetArgs,
 
     /// The key of the credential; its JWT `exp` is read unless --expiry-key is given
     #[arg(long = "key", value_name = "KEY", env = "CREDSHIM_KEY")]
@@ -99,18 +114,8 @@ pub enum OutputFormat {
 
 #[derive(Debug, Args)]
 pub struct RotateArgs {
-    /// The file to update
-    #[arg(long = "target", value_name = "PATH", env = "CREDSHIM_TARGET")]
-    pub target: PathBuf,
-
-    /// Target format; default by extension: .json is json, anything else env
-    #[arg(
-        long = "format",
-        value_name = "FORMAT",
-        env = "CREDSHIM_FORMAT",
-        value_enum
-    )]
-    pub format: Option<Format>,
+    #[command(flatten)]
+    pub file: TargetArgs,
 
     /// Set KEY from SOURCE. KEY: a variable name (env), a JSON pointer into the target (json),
     /// or `-` (raw). SOURCE: a JSON pointer into the mint's stdout (/token), @expiry (the

@@ -82,9 +82,7 @@ pub struct RotateConfig {
 
 impl RotateConfig {
     pub fn from_args(args: RotateArgs) -> Result<RotateConfig, Error> {
-        let format = args
-            .format
-            .unwrap_or_else(|| Format::for_path(&args.target));
+        let format = args.file.format();
         let mut sets = Vec::with_capacity(args.set.len());
         for spec in args.set.iter().filter(|s| !s.trim().is_empty()) {
             let set = SetSpec::parse(spec)?;
@@ -146,7 +144,7 @@ impl RotateConfig {
         };
         Ok(RotateConfig {
             format,
-            target: args.target,
+            target: args.file.target,
             sets,
             mint,
             expiry_from: args.expiry_from,

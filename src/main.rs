@@ -39,7 +39,7 @@ fn rotate(args: RotateArgs) -> ExitCode {
     let output = args.output;
     let metrics_file = args.metrics_file.clone();
     let mut report = Report {
-        target: args.target.clone(),
+        target: args.file.target.clone(),
         ..Report::default()
     };
     let result = RotateConfig::from_args(args).and_then(|cfg| credshim::rotate(&cfg, &mut report));
