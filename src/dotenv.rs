@@ -568,6 +568,37 @@ fn no_odd_whitespace(
     }
 }
 
+/// The offset after the quote that closes the one at `at` inside an unquoted value, read as
+/// sh and dotenvy read a quoted span (backslashes paired, as dotenvy pairs them even in single
+/// quotes). A span that does not close on its line, or a `\'` in single quotes, is refused:
+/// readers would disagree where the value ends.
+fn close_inline_quote(text: &str, at: usize, q: u8) -> Result<usize, SpliceError> {
+    let b = text.as_bytes();
+    let line_end = content_end(b, at);
+    let mut j = at + 1;
+    while j < line_end {
+        match b[j] {
+            b'\\' if q == b'\'' && b.get(j + 1) == Some(&b'\'') => {
+                return Err(unparseable(
+                    text,
+                    j,
+                    "`\\'` inside a single-quoted part of a value, which some readers take as a \
+                     quote",
+                ));
+            }
+            b'\\' => j += 2,
+            c if c == q => return Ok(j + 1),
+            _ => j += 1,
+        }
+    }
+    Err(unparseable(
+        text,
+        at,
+        "a quote inside an unquoted value that does not close on its line, where readers \
+         disagree where the value ends",
+    ))
+}
+
 /// What [`scan_bare`] found.
 struct Bare {
     /// End of the value, trailing blanks excluded.
@@ -641,16 +672,7 @@ fn scan_bare(text: &str, v: usize, blank_before: bool) -> Result<Bare, SpliceErr
                 end = i;
             }
             q @ (b'\'' | b'"') => {
-                let line_end = content_end(b, i);
-                let Some(close) = b[i + 1..line_end].iter().position(|&c| c == q) else {
-                    return Err(unparseable(
-                        text,
-                        i,
-                        "a quote inside an unquoted value that does not close on its line, \
-                         where readers disagree where the value ends",
-                    ));
-                };
-                i += close + 2;
+                i = close_inline_quote(text, i, q)?;
                 end = i;
             }
             c if is_blank(c) => {
