@@ -71,7 +71,7 @@ fn evaluate(args: &CheckArgs, now: Timestamp) -> (State, String, Option<SignedDu
     if args.crit > args.warn {
         return (State::Unknown, "--crit must not exceed --warn".into(), None);
     }
-    let target = match Target::resolve(&args.file.target, false) {
+    let target = match Target::resolve_for_reading(&args.file.target) {
         Ok(t) => t,
         Err(e) if e.exit_code() == 66 => return (State::Critical, e.to_string(), None),
         Err(e) => return (State::Unknown, e.to_string(), None),

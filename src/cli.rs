@@ -35,11 +35,13 @@ pub struct Cli {
     pub command: Command,
 
     /// More logging on stderr (-v info, -vv debug, -vvv trace)
-    #[arg(short = 'v', long = "verbose", action = ArgAction::Count, global = true)]
+    #[arg(short = 'v', long = "verbose", action = ArgAction::Count, global = true,
+          env = "CREDSHIM_VERBOSE")]
     pub verbose: u8,
 
     /// Less logging on stderr (-q: errors only, -qq: nothing but the final error line)
-    #[arg(short = 'q', long = "quiet", action = ArgAction::Count, global = true)]
+    #[arg(short = 'q', long = "quiet", action = ArgAction::Count, global = true,
+          env = "CREDSHIM_QUIET")]
     pub quiet: u8,
 }
 
@@ -247,15 +249,10 @@ mod tests {
             .flat_map(|s| cmd.find_subcommand(s).unwrap().get_arguments());
         for arg in args {
             let Some(long) = arg.get_long() else { continue };
-            if ["help", "version", "verbose", "quiet"].contains(&long) {
+            if ["help", "version"].contains(&long) {
                 continue;
             }
             let expected = format!("CREDSHIM_{}", long.to_uppercase().replace('-', "_"));
-            let expected = if long == "mint" {
-                "CREDSHIM_MINT".to_string()
-            } else {
-                expected
-            };
             assert_eq!(
                 arg.get_env().and_then(|e| e.to_str()),
                 Some(expected.as_str()),

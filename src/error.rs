@@ -63,6 +63,17 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// `--allow-in-place` failed part way through rewriting the target: it may hold a mix.
+    #[error(
+        "the in-place rewrite of {path} failed part way, so it may be damaged; its old contents are \
+         in the .credshim.backup file beside it: {source}"
+    )]
+    InPlace {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
     /// Any other I/O failure.
     #[error("{action} {path}: {source}")]
     Io {
@@ -112,13 +123,24 @@ impl Error {
             Error::Mint(_) => 69,
             Error::Software(_) => 70,
             Error::CantCreate { .. } => 73,
-            Error::Io { .. } | Error::NotDurable { .. } => 74,
+            Error::Io { .. } | Error::NotDurable { .. } | Error::InPlace { .. } => 74,
             Error::LockBusy { .. } | Error::DeadlineBeforeMint(_) => 75,
             Error::Protocol(_) => 76,
             Error::Permission { .. } | Error::WritePermission { .. } => 77,
             Error::Config(_) => 78,
             Error::Reload(_) => 79,
         }
+    }
+
+    /// Whether the target was changed before this error: the rename happened, or an in-place
+    /// rewrite began.
+    pub fn file_changed(&self) -> bool {
+        matches!(self, Error::NotDurable { .. } | Error::InPlace { .. })
+    }
+
+    /// Whether the target holds the whole new file despite this error.
+    pub fn file_complete(&self) -> bool {
+        matches!(self, Error::NotDurable { .. })
     }
 
     /// An I/O failure outside the write stage: permission problems are 77, the rest 74.
@@ -213,6 +235,13 @@ mod tests {
             ),
             (
                 Error::NotDurable {
+                    path: p(),
+                    source: io_err(),
+                },
+                74,
+            ),
+            (
+                Error::InPlace {
                     path: p(),
                     source: io_err(),
                 },

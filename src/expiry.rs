@@ -300,6 +300,9 @@ pub fn format_expiry(ts: Timestamp) -> String {
     format!("{ts:.0}")
 }
 
+/// The longest duration a flag takes.
+const MAX_DURATION: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
+
 /// Parse a duration flag value: `30s`, `10m`, `1h`, `1h30m`, `1.5h`, ISO 8601 `PT10M`, or bare
 /// digits meaning seconds (`90`).
 ///
@@ -317,7 +320,13 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let d = parsed.ok_or_else(|| {
         format!("invalid duration {s:?}: expected e.g. 30s, 10m, 1h30m, or 90 (seconds)")
     })?;
-    Duration::try_from(d).map_err(|_| format!("invalid duration {s:?}: must not be negative"))
+    let d = Duration::try_from(d)
+        .map_err(|_| format!("invalid duration {s:?}: must not be negative"))?;
+    // Past this, adding it to a clock overflows; nothing credshim waits for is that long.
+    if d > MAX_DURATION {
+        return Err(format!("invalid duration {s:?}: longer than 10 years"));
+    }
+    Ok(d)
 }
 
 /// Human rendering of a (possibly negative) time left, for messages: `52m`, `1h 5m`, `45s`,

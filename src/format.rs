@@ -70,6 +70,11 @@ impl Format {
             }
             Format::Json => json::splice(text, updates).map_err(|e| json_error(e, path)),
             Format::Raw => match updates {
+                [(_, value)] if value.ends_with('\n') => Err(Error::Protocol(
+                    "the value ends in a newline, which a raw target cannot tell from its final \
+                     newline"
+                        .into(),
+                )),
                 [(_, value)] => Ok(raw::splice(text, value)),
                 _ => Err(Error::Config(
                     "a raw target takes exactly one --set -=SOURCE".into(),

@@ -90,6 +90,10 @@ pub fn splice(text: &str, updates: &[(String, String)]) -> Result<String, JsonEr
             pointer: pointer.clone(),
             reason,
         })?;
+        refuse_duplicate(&parent, last).map_err(|reason| JsonError::Path {
+            pointer: pointer.clone(),
+            reason,
+        })?;
         let new = CstInputValue::String(value.clone());
         match parent.get(last) {
             Some(prop) => {
@@ -119,6 +123,7 @@ fn walk(root: &CstRootNode, steps: &[String]) -> Result<CstObject, String> {
         node = match &node {
             CstNode::Container(_) if node.as_object().is_some() => {
                 let obj = node.as_object().expect("checked");
+                refuse_duplicate(&obj, step)?;
                 obj.get(step)
                     .and_then(|p| p.value())
                     .ok_or_else(|| format!("{} does not exist", at()))?
@@ -135,6 +140,22 @@ fn walk(root: &CstRootNode, steps: &[String]) -> Result<CstObject, String> {
     }
     node.as_object()
         .ok_or_else(|| "its parent is not an object".to_string())
+}
+
+/// Refuse a member name that appears twice in `obj`: serde_json keeps the last, other readers
+/// the first, so which one to set is a guess.
+fn refuse_duplicate(obj: &CstObject, name: &str) -> Result<(), String> {
+    let count = obj
+        .properties()
+        .iter()
+        .filter(|p| p.decoded_name().as_deref() == Some(name))
+        .count();
+    if count > 1 {
+        return Err(format!(
+            "member {name:?} appears {count} times in one object"
+        ));
+    }
+    Ok(())
 }
 
 /// Check that `new` parses and equals `old` with the updates applied, as whole documents.

@@ -32,78 +32,87 @@ use extract::MintOutput;
 use jiff::{SignedDuration, Timestamp};
 use report::{KeyReport, Outcome, Report};
 use secret::Secret;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use target::Target;
 
 /// Run one rotation, filling in `report` as it goes.
 pub fn rotate(cfg: &RotateConfig, report: &mut Report) -> Result<(), Error> {
-    report.target = cfg.target.clone();
     report.dry_run = cfg.dry_run;
+    let deadline = Instant::now()
+        .checked_add(cfg.deadline)
+        .ok_or_else(|| Error::Config("--deadline is too long".into()))?;
     splay(cfg);
-    let deadline = Instant::now() + cfg.deadline;
 
-    let target = Target::resolve(&cfg.target, cfg.create)?;
+    let mut target = Target::resolve(&cfg.target, cfg.create)?;
     let _lock = lock::acquire(&target.lock_path(), cfg.lock_timeout, deadline)?;
+    target.restat(cfg.create)?;
     write::sweep_orphans(&target);
     let old = target.read()?;
     let current = current_values(cfg, &old, &target)?;
     report.set_expiry(current_expiry(cfg, &current));
-    if is_fresh(cfg, report.expiry) {
+    if is_fresh(cfg, &current, report.expiry) {
         report.outcome = Outcome::Fresh;
-        return pending_reload(cfg, &target, report);
+        return pending_reload(cfg, &target, deadline, report);
     }
     let out = mint(cfg, deadline, report)?;
-    let values = extract(cfg, &out, report)?;
+    let (values, expiry) = extract(cfg, &out)?;
     report.keys = values
         .iter()
         .zip(&current)
         .map(|((key, new), old)| KeyReport::new(key, new, old.as_deref()))
         .collect();
-    let new = cfg.format.splice(&old, &exposed(&values), &target.given)?;
+    let updates = exposed(&values);
+    let new = cfg.format.splice(&old, &updates, &target.given)?;
     if new == old {
         report.outcome = Outcome::Unchanged;
+        report.set_expiry(expiry);
         log::info!("{}: credential unchanged", target.given.display());
-        return pending_reload(cfg, &target, report);
+        return pending_reload(cfg, &target, deadline, report);
     }
-    cfg.format.verify(&old, &new, &exposed(&values))?;
-    report.outcome = Outcome::Rotated;
+    cfg.format.verify(&old, &new, &updates)?;
     if cfg.dry_run {
+        report.outcome = Outcome::Rotated;
         return Ok(());
     }
-    write_then_reload(cfg, &target, &new, report)?;
+    write_then_reload(cfg, &target, &new, deadline, report, expiry)?;
     log::info!("{}: rotated {}", target.given.display(), key_list(&values));
     Ok(())
 }
 
 /// Replace the target and reload. The reload-pending marker goes down first, so that a crash
-/// between the rename and the reload still gets the reload done by the next run.
+/// between the rename and the reload still gets the reload done by the next run. The report
+/// takes the new expiry only once the new file is in place.
 fn write_then_reload(
     cfg: &RotateConfig,
     target: &Target,
     new: &str,
+    deadline: Instant,
     report: &mut Report,
+    expiry: Option<Timestamp>,
 ) -> Result<(), Error> {
     let marker = target.marker_path();
     let marked = match cfg.reload {
         Some(_) => reload::mark_pending(&marker)?,
         None => false,
     };
-    match write::replace(target, new.as_bytes(), 0o600, cfg.allow_in_place) {
-        Ok(()) => reload(cfg, target, report),
-        Err(e @ Error::NotDurable { .. }) => {
-            // The new file is in place: the application must still hear of it.
-            if let Err(r) = reload(cfg, target, report) {
+    let written = write::replace(target, new.as_bytes(), 0o600, cfg.allow_in_place);
+    if let Err(e) = written {
+        if e.file_changed() {
+            report.set_expiry(expiry);
+            // The new file is in place, whole: the application must still hear of it.
+            if e.file_complete()
+                && let Err(r) = reload(cfg, target, deadline, report)
+            {
                 log::error!("{r}");
             }
-            Err(e)
+        } else if marked {
+            reload::unmark(&marker);
         }
-        Err(e) => {
-            if marked {
-                reload::unmark(&marker);
-            }
-            Err(e)
-        }
+        return Err(e);
     }
+    report.outcome = Outcome::Rotated;
+    report.set_expiry(expiry);
+    reload(cfg, target, deadline, report)
 }
 
 fn splay(cfg: &RotateConfig) {
@@ -114,13 +123,20 @@ fn splay(cfg: &RotateConfig) {
     }
 }
 
-/// The values the target holds now for the keys this run sets. Also proves that the target
-/// parses (65) before anything is minted.
+/// The values the target holds now for the keys this run sets. Also proves, before anything is
+/// minted, that the target parses (65) and that the keys can be set in it: a trial splice with
+/// a placeholder value finds what only setting a key reveals.
 fn current_values(
     cfg: &RotateConfig,
     old: &str,
     target: &Target,
 ) -> Result<Vec<Option<String>>, Error> {
+    let trial: Vec<(String, String)> = cfg
+        .sets
+        .iter()
+        .map(|s| (s.key.clone(), "placeholder".to_string()))
+        .collect();
+    cfg.format.splice(old, &trial, &target.given)?;
     cfg.sets
         .iter()
         .map(|s| cfg.format.get(old, &s.key, &target.given))
@@ -140,10 +156,21 @@ fn current_expiry(cfg: &RotateConfig, current: &[Option<String>]) -> Option<Time
     check::stored_expiry(find(true), find(false), Timestamp::now())
 }
 
-fn is_fresh(cfg: &RotateConfig, expiry: Option<Timestamp>) -> bool {
+/// Fresh: every key taken from the mint is in the target, and its expiry is more than
+/// `--min-ttl` away.
+fn is_fresh(cfg: &RotateConfig, current: &[Option<String>], expiry: Option<Timestamp>) -> bool {
     let (Some(min_ttl), Some(expiry)) = (cfg.min_ttl, expiry) else {
         return false;
     };
+    let missing = cfg
+        .sets
+        .iter()
+        .zip(current)
+        .any(|(s, v)| s.source != Source::Expiry && v.is_none());
+    if missing {
+        log::info!("{}: a key is missing: minting", cfg.target.display());
+        return false;
+    }
     let left = expiry.duration_since(Timestamp::now());
     let fresh = left > SignedDuration::try_from(min_ttl).unwrap_or(SignedDuration::MAX);
     if fresh {
@@ -169,12 +196,11 @@ fn mint(cfg: &RotateConfig, deadline: Instant, report: &mut Report) -> Result<Mi
     Ok(MintOutput::new(minted?.stdout))
 }
 
-/// The value of every `--set`, and the new credential's expiry into `report`.
-fn extract(
-    cfg: &RotateConfig,
-    out: &MintOutput,
-    report: &mut Report,
-) -> Result<Vec<(String, Secret)>, Error> {
+/// The value of every `--set`, by key.
+type Values = Vec<(String, Secret)>;
+
+/// The value of every `--set`, and the new credential's expiry.
+fn extract(cfg: &RotateConfig, out: &MintOutput) -> Result<(Values, Option<Timestamp>), Error> {
     let now = Timestamp::now();
     let mut minted = Vec::with_capacity(cfg.sets.len());
     for s in &cfg.sets {
@@ -186,7 +212,6 @@ fn extract(
     }
     let first = minted.iter().flatten().next();
     let expiry = minted_expiry(cfg, out, first, now)?;
-    report.set_expiry(expiry);
     if let (Some(min_ttl), Some(expiry)) = (cfg.min_ttl, expiry) {
         let lives = expiry.duration_since(now);
         if lives <= SignedDuration::try_from(min_ttl).unwrap_or(SignedDuration::MAX) {
@@ -196,7 +221,8 @@ fn extract(
             );
         }
     }
-    cfg.sets
+    let values = cfg
+        .sets
         .iter()
         .zip(minted)
         .map(|(s, value)| {
@@ -212,7 +238,8 @@ fn extract(
             };
             Ok((s.key.clone(), value))
         })
-        .collect()
+        .collect::<Result<_, Error>>()?;
+    Ok((values, expiry))
 }
 
 /// When the minted credential expires: `--expiry-from`, else the JWT `exp` of the first value,
@@ -252,18 +279,37 @@ fn key_list(values: &[(String, Secret)]) -> String {
         .join(", ")
 }
 
-fn reload(cfg: &RotateConfig, target: &Target, report: &mut Report) -> Result<(), Error> {
+/// Run the reload, within `--reload-timeout` and what is left of `--deadline`.
+fn reload(
+    cfg: &RotateConfig,
+    target: &Target,
+    deadline: Instant,
+    report: &mut Report,
+) -> Result<(), Error> {
     let Some(cmd) = &cfg.reload else {
         return Ok(());
     };
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        reload::mark_pending(&target.marker_path())?;
+        return Err(Error::Reload(
+            "no time left before --deadline to run it".into(),
+        ));
+    }
     report.reload_ran = true;
-    let took = reload::reload(cmd, cfg.reload_timeout, &target.marker_path())?;
+    let timeout = cfg.reload_timeout.min(left.max(Duration::from_millis(1)));
+    let took = reload::reload(cmd, timeout, &target.marker_path())?;
     report.reload_seconds = Some(took.as_secs_f64());
     Ok(())
 }
 
 /// Nothing changed: reload only if an earlier reload failed.
-fn pending_reload(cfg: &RotateConfig, target: &Target, report: &mut Report) -> Result<(), Error> {
+fn pending_reload(
+    cfg: &RotateConfig,
+    target: &Target,
+    deadline: Instant,
+    report: &mut Report,
+) -> Result<(), Error> {
     if cfg.dry_run || !reload::pending(&target.marker_path()) {
         return Ok(());
     }
@@ -275,5 +321,5 @@ fn pending_reload(cfg: &RotateConfig, target: &Target, report: &mut Report) -> R
         return Ok(());
     }
     log::info!("an earlier reload failed; reloading now");
-    reload(cfg, target, report)
+    reload(cfg, target, deadline, report)
 }

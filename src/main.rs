@@ -3,7 +3,7 @@
 use clap::Parser;
 use credshim::cli::{CheckArgs, Cli, Command, OutputFormat, RotateArgs};
 use credshim::config::RotateConfig;
-use credshim::report::Report;
+use credshim::report::{Outcome, Report};
 use credshim::{check, logging, metrics};
 use jiff::Timestamp;
 use std::process::ExitCode;
@@ -38,8 +38,10 @@ fn rotate(args: RotateArgs) -> ExitCode {
     let started = Instant::now();
     let output = args.output;
     let metrics_file = args.metrics_file.clone();
+    let target = args.file.target.clone();
     let mut report = Report {
-        target: args.file.target.clone(),
+        target: target.display().to_string(),
+        dry_run: args.dry_run,
         ..Report::default()
     };
     let result = RotateConfig::from_args(args).and_then(|cfg| credshim::rotate(&cfg, &mut report));
@@ -47,12 +49,14 @@ fn rotate(args: RotateArgs) -> ExitCode {
     report.total_seconds = started.elapsed().as_secs_f64();
     report.finish(now);
     if let Err(err) = &result {
+        report.outcome = Outcome::Failed;
         report.exit_code = err.exit_code();
         report.error = Some(err.to_string());
         eprintln!("{}", logging::error_line(err));
     }
-    if let Some(path) = metrics_file
-        && let Err(err) = metrics::write(&path, &report, now)
+    // A dry run writes nothing, metrics included.
+    if let Some(path) = metrics_file.filter(|_| !report.dry_run)
+        && let Err(err) = metrics::write(&path, &target, &report, now)
     {
         eprintln!("{}", logging::error_line(&format!("metrics: {err}")));
         if report.exit_code == 0 {

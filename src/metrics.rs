@@ -38,9 +38,9 @@ const SERIES: [(&str, &str); 5] = [
     ),
 ];
 
-/// Write the metrics of `report` to `path`.
-pub fn write(path: &Path, report: &Report, now: Timestamp) -> Result<(), Error> {
-    let label = fs::canonicalize(&report.target).unwrap_or_else(|_| report.target.clone());
+/// Write the metrics of `report`, a run on `target`, to `path`.
+pub fn write(path: &Path, target: &Path, report: &Report, now: Timestamp) -> Result<(), Error> {
+    let label = fs::canonicalize(target).unwrap_or_else(|_| target.to_path_buf());
     let label = escape(&label.to_string_lossy());
     let old = fs::read_to_string(path).unwrap_or_default();
     let now = now.as_millisecond() as f64 / 1000.0;

@@ -78,17 +78,8 @@ pub fn reload(cmd: &str, timeout: Duration, marker: &Path) -> Result<Duration, E
         }
         Err(e) => format!("reload command {e}"),
     };
-    if let Err(e) = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(marker)
-    {
-        log::error!(
-            "cannot leave the reload-pending marker {}: {e}",
-            marker.display()
-        );
+    if let Err(e) = mark_pending(marker) {
+        log::error!("{e}");
     }
     Err(Error::Reload(failure))
 }

@@ -7,7 +7,6 @@
 
 use crate::secret::Secret;
 use serde::Serialize;
-use std::path::PathBuf;
 
 /// How the run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
@@ -58,7 +57,8 @@ pub struct Report {
     pub exit_code: u8,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    pub target: PathBuf,
+    /// The target as given (lossy where the path is not UTF-8).
+    pub target: String,
     pub dry_run: bool,
     pub keys: Vec<KeyReport>,
     /// When the credential now in the target expires (RFC 3339 UTC), when known.
@@ -102,7 +102,7 @@ impl Report {
             Outcome::Fresh => "fresh enough, would not mint:",
             _ => "would leave unchanged",
         };
-        out.push_str(&format!("{verb} {}\n", self.target.display()));
+        out.push_str(&format!("{verb} {}\n", self.target));
         for k in &self.keys {
             let old = k.old_mask.as_deref().unwrap_or("(absent)");
             let new = format!("<{} bytes, sha256:{}>", k.length, k.fingerprint);

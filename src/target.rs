@@ -30,9 +30,19 @@ pub struct Target {
 }
 
 impl Target {
-    /// Resolve `given`. A missing file is an error unless `create`; anything but a regular file
-    /// (after following links) is an error.
+    /// Resolve `given` for a rotation. A missing file is an error unless `create`; anything but
+    /// a regular file (after following links) is an error, and so is a file a rename cannot
+    /// replace faithfully. Call [`Target::restat`] again under the lock.
     pub fn resolve(given: &Path, create: bool) -> Result<Target, Error> {
+        Target::locate(given, create, true)
+    }
+
+    /// Resolve `given` only to read it (`check`): the refusals that protect a write do not apply.
+    pub fn resolve_for_reading(given: &Path) -> Result<Target, Error> {
+        Target::locate(given, false, false)
+    }
+
+    fn locate(given: &Path, create: bool, for_writing: bool) -> Result<Target, Error> {
         let no_input = |reason: String| Error::NoInput {
             path: given.to_path_buf(),
             reason,
@@ -75,15 +85,40 @@ impl Target {
         if let Some(part) = dirs.components().find(|c| {
             let s = c.as_os_str().as_encoded_bytes();
             s.len() > 2 && s.starts_with(b"..")
-        }) {
+        }) && for_writing
+        {
             return Err(no_input(format!(
                 "resolves into {}, a Kubernetes projected volume (Secret or ConfigMap mount): the \
                  kubelet owns it and replaces it; write a file of your own instead",
                 part.as_os_str().to_string_lossy()
             )));
         }
-        let meta = match fs::metadata(&real) {
-            Ok(m) if m.is_file() && m.nlink() > 1 => {
+        let dir = real.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let name = real.file_name().unwrap_or_default().to_os_string();
+        let mut target = Target {
+            given: given.to_path_buf(),
+            real,
+            dir,
+            name,
+            meta: None,
+        };
+        target.stat(create, for_writing)?;
+        Ok(target)
+    }
+
+    /// Look at the file again, under the lock: another run may have created, replaced or
+    /// re-moded it while this one waited, and the new file must carry what is there now.
+    pub fn restat(&mut self, create: bool) -> Result<(), Error> {
+        self.stat(create, true)
+    }
+
+    fn stat(&mut self, create: bool, for_writing: bool) -> Result<(), Error> {
+        let no_input = |reason: String| Error::NoInput {
+            path: self.given.clone(),
+            reason,
+        };
+        self.meta = match fs::metadata(&self.real) {
+            Ok(m) if m.is_file() && m.nlink() > 1 && for_writing => {
                 return Err(no_input(format!(
                     "has {} hard links: replacing it by rename would split them (the other names \
                      would keep the old credential)",
@@ -92,22 +127,21 @@ impl Target {
             }
             Ok(m) if m.is_file() => Some(m),
             Ok(_) => return Err(no_input("is not a regular file".into())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io("cannot stat", &real, e)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound && create => None,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(no_input(
+                    "does not exist (use --create to create it)".into(),
+                ));
+            }
+            Err(e) => return Err(Error::io("cannot stat", &self.real, e)),
         };
-        let dir = real.parent().unwrap_or(Path::new("/")).to_path_buf();
-        refuse_immutable(&dir, "cannot create files in")?;
-        if meta.is_some() {
-            refuse_immutable(&real, "cannot replace")?;
+        if for_writing {
+            refuse_immutable(&self.dir, "cannot create files in")?;
+            if self.meta.is_some() {
+                refuse_immutable(&self.real, "cannot replace")?;
+            }
         }
-        let name = real.file_name().unwrap_or_default().to_os_string();
-        Ok(Target {
-            given: given.to_path_buf(),
-            real,
-            dir,
-            name,
-            meta,
-        })
+        Ok(())
     }
 
     fn beside(&self, suffix: &str) -> PathBuf {

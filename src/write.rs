@@ -131,19 +131,26 @@ fn rewrite_in_place(target: &Target, contents: &[u8]) -> Result<(), Error> {
         .write(true)
         .open(&target.real)
         .map_err(|e| Error::write("cannot open for an in-place rewrite", &target.real, e))?;
+    // From the first byte on, the target is no longer the old file.
     file.write_all(contents)
         .and_then(|()| file.set_len(contents.len() as u64))
         .and_then(|()| file.sync_all())
-        .map_err(|e| {
-            Error::write(
-                "in-place rewrite failed; its old contents are in the .credshim.backup file \
-                 beside it",
-                &target.real,
-                e,
-            )
+        .map_err(|source| Error::InPlace {
+            path: target.real.clone(),
+            source,
         })?;
-    fs::remove_file(&backup).map_err(|e| Error::io("cannot remove the backup", &backup, e))?;
-    sync_dir(&target.dir)
+    if let Err(e) = fs::remove_file(&backup) {
+        log::warn!(
+            "cannot remove {} (it holds the old credential): {e}",
+            backup.display()
+        );
+    }
+    File::open(&target.dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| Error::NotDurable {
+            path: target.dir.clone(),
+            source,
+        })
 }
 
 fn sync_dir(dir: &Path) -> Result<(), Error> {

@@ -10,4 +10,5 @@ mod kubernetes;
 mod paths;
 mod postgres;
 mod readers;
+mod regressions;
 mod rotate;
