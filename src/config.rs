@@ -4,7 +4,7 @@
 //! (64), JSON pointers (64), a mint command to run (64), and combinations that parse but make no
 //! sense (78). The pipeline stages see only these types.
 
-use crate::cli::{OutputFormat, RotateArgs};
+use crate::cli::RotateArgs;
 use crate::error::Error;
 use crate::expiry::ExpiryFormat;
 use crate::format::Format;
@@ -68,7 +68,6 @@ pub struct RotateConfig {
     pub min_ttl: Option<Duration>,
     pub retries: u32,
     pub splay: Option<Duration>,
-    pub metrics_file: Option<PathBuf>,
     pub reload: Option<String>,
     pub mint_timeout: Duration,
     pub reload_timeout: Duration,
@@ -77,7 +76,6 @@ pub struct RotateConfig {
     pub create: bool,
     pub dry_run: bool,
     pub allow_in_place: bool,
-    pub output: OutputFormat,
 }
 
 impl RotateConfig {
@@ -153,7 +151,6 @@ impl RotateConfig {
             min_ttl: args.min_ttl,
             retries: args.retries,
             splay: args.splay.filter(|s| !s.is_zero()),
-            metrics_file: args.metrics_file,
             reload,
             mint_timeout: args.mint_timeout,
             reload_timeout: args.reload_timeout,
@@ -162,7 +159,6 @@ impl RotateConfig {
             create: args.create,
             dry_run: args.dry_run,
             allow_in_place: args.allow_in_place,
-            output: args.output,
         })
     }
 }

@@ -10,7 +10,7 @@
 use crate::error::Error;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -18,13 +18,6 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub struct Lock {
     _file: File,
-    path: PathBuf,
-}
-
-impl Lock {
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 /// Take the lock at `path`, waiting at most `timeout` (and never past `deadline`).
@@ -50,10 +43,7 @@ pub fn acquire(path: &Path, timeout: Duration, deadline: Instant) -> Result<Lock
         match file.try_lock() {
             Ok(()) => {
                 log::debug!("locked {}", path.display());
-                return Ok(Lock {
-                    _file: file,
-                    path: path.to_path_buf(),
-                });
+                return Ok(Lock { _file: file });
             }
             Err(TryLockError::WouldBlock) => {}
             Err(TryLockError::Error(e)) => return Err(Error::io("cannot lock", path, e)),

@@ -51,10 +51,15 @@ impl MintCommand {
 }
 
 /// One successful mint.
-#[derive(Debug)]
 pub struct Minted {
     pub stdout: Vec<u8>,
-    pub elapsed: Duration,
+}
+
+// By hand: the stdout is the secret, so only its length is shown.
+impl std::fmt::Debug for Minted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Minted {{ stdout: <{} bytes> }}", self.stdout.len())
+    }
 }
 
 /// First backoff ceiling; doubled for each retry.
@@ -79,18 +84,15 @@ pub fn mint(
         if left.is_zero() {
             return Err(Error::DeadlineBeforeMint(deadline_len));
         }
-        let err = match mint_once(cmd, timeout.min(left)) {
+        let msg = match mint_once(cmd, timeout.min(left)) {
             Ok(m) => return Ok(m),
-            Err(e @ Error::Mint(_)) => e,
+            Err(Error::Mint(msg)) => msg,
             Err(e) => return Err(e),
         };
         attempt += 1;
-        let after = |why: &str| {
-            Error::Mint(match &err {
-                Error::Mint(msg) if attempt > 1 => format!("{msg} (attempt {attempt}{why})"),
-                Error::Mint(msg) => format!("{msg}{why}"),
-                _ => unreachable!("only mint errors are retried"),
-            })
+        let after = |why: &str| match attempt {
+            1 => Error::Mint(format!("{msg}{why}")),
+            _ => Error::Mint(format!("{msg} (attempt {attempt}{why})")),
         };
         if attempt > retries {
             return Err(after(""));
@@ -103,7 +105,7 @@ pub fn mint(
             return Err(after(", no time left before the deadline for another"));
         }
         log::info!(
-            "mint attempt {attempt} failed: {err}; retrying in {:.1}s",
+            "mint attempt {attempt} failed: {msg}; retrying in {:.1}s",
             pause.as_secs_f64()
         );
         thread::sleep(pause);
@@ -140,7 +142,6 @@ pub fn mint_once(cmd: &MintCommand, timeout: Duration) -> Result<Minted, Error> 
     );
     Ok(Minted {
         stdout: done.stdout,
-        elapsed: done.elapsed,
     })
 }
 

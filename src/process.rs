@@ -22,7 +22,6 @@ pub enum Stdout {
 }
 
 /// How a finished child went.
-#[derive(Debug)]
 pub struct Finished {
     pub status: ExitStatus,
     /// Captured stdout (empty unless [`Stdout::Capture`]).
@@ -30,6 +29,17 @@ pub struct Finished {
     /// The last non-empty stderr line, for error messages.
     pub last_stderr: Option<String>,
     pub elapsed: Duration,
+}
+
+// By hand: the captured stdout is the mint's secret, so only its length is shown.
+impl std::fmt::Debug for Finished {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Finished")
+            .field("status", &self.status)
+            .field("stdout_len", &self.stdout.len())
+            .field("elapsed", &self.elapsed)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a child could not be run to the end.
