@@ -1,14 +1,25 @@
 //! End to end against a real PostgreSQL whose application passwords expire (`VALID UNTIL`).
 //!
-//! Two copies of contrib/examples/postgres/app read their password once at startup and connect
-//! once a second. One is kept alive by credshim (run every 2 s with `--min-ttl 8s` on 20-second
-//! passwords, restarting the app through `appctl restart`); the other, the negative control, gets
-//! one password and no credshim. The first must never fail a login across several rotations; the
-//! second must fail once its password expires, which proves the check can fail. Both run side by
-//! side, so the test takes about 75 s. It starts its own server (initdb + pg_ctl, as the
-//! `postgres` user under root) on a free port with its socket in the temp dir, and stops it and
-//! both apps on every exit, panics included. Without PostgreSQL's server binaries it is skipped,
-//! unless CREDSHIM_TEST_REQUIRE_ALL (CI) requires it.
+//! Two copies of contrib/examples/postgres/app read their user and password once at startup and
+//! connect about once a second, at random moments. One is kept alive by credshim (run every 2 s,
+//! on no particular fraction of a second, with `--min-ttl 8s` on 20-second passwords, restarting
+//! the app through `appctl restart`); the other, the negative control, gets one password and no
+//! credshim. The first must never fail a login across several rotations; the second must fail once
+//! its password expires, which proves the check can fail. Both run side by side, so the test takes
+//! about 75 s.
+//!
+//! A role has one password and `ALTER ROLE` replaces it at once, so the mint alternates between two
+//! login roles (`app_a`, `app_b`): each rotation sets the password of the role the running app is
+//! *not* using, and the running app's own password stays valid until its `VALID UNTIL`, which
+//! `--min-ttl` keeps seconds away. That is what this test checks, and not by luck of timing: the
+//! reload waits [`DRAIN`] before restarting the app (as a graceful restart that lets requests
+//! finish would), so after every mint the old app makes one or more logins with the previous
+//! credential. A mint that reused one role would fail those logins at every rotation.
+//!
+//! It starts its own server (initdb + pg_ctl, as the `postgres` user under root) on a free port
+//! with its socket in the temp dir, and stops it and both apps on every exit, panics included.
+//! Without PostgreSQL's server binaries it is skipped, unless CREDSHIM_TEST_REQUIRE_ALL (CI)
+//! requires it.
 
 use crate::harness::{Test, is_root, skip};
 use std::fs;
@@ -17,7 +28,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::thread::sleep;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// Lifetime of every password the mint sets.
 const TTL: &str = "20";
@@ -25,6 +36,13 @@ const TTL: &str = "20";
 const PERIOD: Duration = Duration::from_secs(2);
 /// How long the apps are watched.
 const RUN_FOR: Duration = Duration::from_secs(70);
+/// How long the reload lets the old app run on after a mint, before it restarts it: longer than
+/// the app's longest pause between two logins (1.5 s), so the old app always tries its previous
+/// credential after the new one exists; shorter than [`PERIOD`], so rotating runs keep the cadence.
+const DRAIN: &str = "1.6";
+/// The two login roles the rotated app alternates between, and the control's pair.
+const ROLES: [&str; 2] = ["app_a", "app_b"];
+const CONTROL_ROLES: [&str; 2] = ["control_a", "control_b"];
 
 fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -230,40 +248,41 @@ fn clear_pg_env(cmd: &mut Command) {
     }
 }
 
-/// What one app logged.
+/// What one app logged (and the reload, which marks its start with `<time> reload`).
 #[derive(Debug, Default)]
 struct AppLog {
-    starts: usize,
+    /// The user of each app start (`<time> start pid N user ROLE`), in order.
+    users: Vec<String>,
     attempts: usize,
+    /// Attempts logged between a reload's start and the next app start: the old app, still
+    /// holding the previous credential, after the new one was minted.
+    after_mint: usize,
     failures: Vec<String>,
 }
 
 fn read_app_log(path: &Path) -> AppLog {
     let mut log = AppLog::default();
+    let mut draining = false;
     for line in fs::read_to_string(path).unwrap_or_default().lines() {
-        let mut words = line.splitn(3, ' ');
-        let (_time, what) = (words.next(), words.next());
-        match what {
-            Some("start") => log.starts += 1,
-            Some("ok") => log.attempts += 1,
-            Some("FAIL") => {
+        let words: Vec<&str> = line.split(' ').collect();
+        match words.get(1).copied() {
+            Some("reload") => draining = true,
+            Some("start") => {
+                draining = false;
+                log.users
+                    .push(words.last().copied().unwrap_or_default().to_string());
+            }
+            Some(what @ ("ok" | "FAIL")) => {
                 log.attempts += 1;
-                log.failures.push(line.to_string());
+                log.after_mint += usize::from(draining);
+                if what == "FAIL" {
+                    log.failures.push(line.to_string());
+                }
             }
             _ => {}
         }
     }
     log
-}
-
-/// Sleep until the wall clock shows `.500`: the apps connect on whole seconds, so a rotation
-/// that starts at half past swaps the password between two of their attempts.
-fn sleep_to_half_second() {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_millis();
-    sleep(Duration::from_millis(u64::from((1500 - ms) % 1000)));
 }
 
 /// The command lines of live processes that mention `path` (our apps, our server).
@@ -279,10 +298,11 @@ fn processes_mentioning(path: &Path) -> Vec<String> {
         .collect()
 }
 
-fn env_file(port: u16, user: &str) -> String {
+/// The app's settings but its user and password, which come from the mint.
+fn env_file(port: u16) -> String {
     format!(
-        "# The app's database; credshim keeps PGPASSWORD fresh.\n\
-         PGHOST=127.0.0.1\nPGPORT={port}\nPGUSER={user}\nPGDATABASE=postgres\n"
+        "# The app's database; credshim keeps PGUSER and PGPASSWORD fresh.\n\
+         PGHOST=127.0.0.1\nPGPORT={port}\nPGDATABASE=postgres\n"
     )
 }
 
@@ -316,18 +336,20 @@ fn an_app_reading_its_password_once_keeps_working_under_credshim() {
     let control = top.join("control");
     let credshim = t
         .args(["--target", "rotated/.env"])
-        .args(["--set", "PGPASSWORD=/token"])
+        .args(["--set", "PGUSER=/user", "--set", "PGPASSWORD=/token"])
         .args(["--set", "PGPASSWORD_EXPIRES_AT=@expiry"])
         .args(["--expiry-from", "/expire_time", "--min-ttl", "8s"])
         .args(["--output", "json", "--reload"])
         .arg(format!(
-            "'{}' restart '{}'",
-            example("appctl").display(),
-            rotated.display()
+            "echo \"$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ) reload\" >>'{dir}/app.log' && \
+             sleep {DRAIN} && '{appctl}' restart '{dir}'",
+            dir = rotated.display(),
+            appctl = example("appctl").display(),
         ))
         .arg("--")
         .arg(example("mint"))
-        .args(["app_rotated", TTL]);
+        .arg(TTL)
+        .args(ROLES);
     // The server's owner must reach its directory inside our 0700 temp dir.
     fs::set_permissions(&top, fs::Permissions::from_mode(0o755)).unwrap();
     let pgdir = top.join("pg");
@@ -348,12 +370,16 @@ fn an_app_reading_its_password_once_keeps_working_under_credshim() {
         started: false,
     };
     server.start();
-    server.psql("CREATE ROLE app_rotated LOGIN; CREATE ROLE app_control LOGIN;");
+    server.psql(&format!(
+        "CREATE ROLE {} LOGIN; CREATE ROLE {} LOGIN; CREATE ROLE {} LOGIN; CREATE ROLE {} LOGIN;",
+        ROLES[0], ROLES[1], CONTROL_ROLES[0], CONTROL_ROLES[1]
+    ));
     let mut apps = Apps(Vec::new());
 
-    // The app kept alive by credshim: its .env has no password yet; the first run adds it.
+    // The app kept alive by credshim: its .env has no user or password yet; the first run adds
+    // them.
     fs::create_dir(&rotated).unwrap();
-    fs::write(rotated.join(".env"), env_file(port, "app_rotated")).unwrap();
+    fs::write(rotated.join(".env"), env_file(port)).unwrap();
     apps.0.push(rotated.clone());
     let run_credshim = || {
         let mut cmd = credshim.command();
@@ -367,21 +393,23 @@ fn an_app_reading_its_password_once_keeps_working_under_credshim() {
         )
     };
 
-    // The negative control: one password, minted by hand, and no credshim.
+    // The negative control: one password, minted once by hand, and no credshim.
     fs::create_dir(&control).unwrap();
     let mut mint = Command::new(example("mint"));
     clear_pg_env(&mut mint);
     let minted = ok(
-        "mint app_control",
+        "mint for the control",
         mint.envs(server.admin_env())
-            .args(["app_control", TTL])
+            .arg(TTL)
+            .args(CONTROL_ROLES)
             .output(),
     );
     let minted: serde_json::Value = serde_json::from_str(&minted).unwrap();
+    let user = minted["user"].as_str().expect("mint prints a user");
     let token = minted["token"].as_str().expect("mint prints a token");
     fs::write(
         control.join(".env"),
-        format!("{}PGPASSWORD={token}\n", env_file(port, "app_control")),
+        format!("{}PGUSER={user}\nPGPASSWORD={token}\n", env_file(port)),
     )
     .unwrap();
     apps.0.push(control.clone());
@@ -393,15 +421,16 @@ fn an_app_reading_its_password_once_keeps_working_under_credshim() {
             .output(),
     );
 
-    // Every PERIOD, at half past a second, for RUN_FOR.
+    // Every PERIOD from now, for RUN_FOR; a tick a rotating run overran is skipped.
     let mut runs = Vec::new();
     let began = Instant::now();
+    let mut next = began;
     while began.elapsed() < RUN_FOR {
-        sleep_to_half_second();
-        let at = began.elapsed();
+        sleep(next.saturating_duration_since(Instant::now()));
         runs.push(run_credshim());
-        let next = at + PERIOD - Duration::from_millis(300);
-        sleep(next.saturating_sub(began.elapsed()));
+        while next <= Instant::now() {
+            next += PERIOD;
+        }
     }
     apps.stop_all();
     drop(server);
@@ -411,14 +440,17 @@ fn an_app_reading_its_password_once_keeps_working_under_credshim() {
     let mints = runs.iter().filter(|(_, o, _)| o == "rotated").count();
     let main = read_app_log(&rotated.join("app.log"));
     let ctl = read_app_log(&control.join("app.log"));
+    let rotations = mints.saturating_sub(1);
     eprintln!(
-        "postgres e2e: {} credshim runs, {mints} mints (the first plus {} rotations), \
-         {} app starts; app: {} attempts, {} failed logins; \
-         control without credshim: {} attempts, {} failed logins; wall time {:.0?}",
+        "postgres e2e: {} credshim runs, {mints} mints (the first plus {rotations} rotations), \
+         {} app starts as {}; app: {} attempts ({} of them by the old app after a rotation), \
+         {} failed logins; control without credshim: {} attempts, {} failed logins; \
+         wall time {:.0?}",
         runs.len(),
-        mints.saturating_sub(1),
-        main.starts,
+        main.users.len(),
+        main.users.join(" "),
         main.attempts,
+        main.after_mint,
         main.failures.len(),
         ctl.attempts,
         ctl.failures.len(),
@@ -428,15 +460,29 @@ fn an_app_reading_its_password_once_keeps_working_under_credshim() {
     assert!(left.is_empty(), "still running: {left:#?}");
     assert!(failed_runs.is_empty(), "credshim failed: {failed_runs:#?}");
     assert!(
-        mints > 4,
+        rotations >= 4,
         "only {mints} mints (the first plus at least 4 rotations expected)"
     );
-    assert_eq!(main.starts, mints, "one app start per mint");
+    assert_eq!(main.users.len(), mints, "one app start per mint");
     assert!(main.attempts >= 60, "only {} attempts", main.attempts);
     assert!(
         main.failures.is_empty(),
         "the app kept fresh by credshim failed logins:\n{}",
         main.failures.join("\n")
+    );
+    // The zero above covers the overlap: the old app logged in after each mint, before its restart.
+    assert!(
+        main.after_mint >= rotations,
+        "only {} attempts by an old app after a rotation, for {rotations} rotations: the test did \
+         not exercise the previous credential",
+        main.after_mint
+    );
+    // The mint alternated: each restart came up as the other role.
+    assert!(
+        main.users.iter().all(|u| ROLES.contains(&u.as_str()))
+            && main.users.windows(2).all(|w| w[0] != w[1]),
+        "the app's users did not alternate between {ROLES:?}: {:?}",
+        main.users
     );
     // The control must have worked first (so its failures are not a broken setup) ...
     assert!(
