@@ -346,10 +346,7 @@ fn is_blank(b: u8) -> bool {
 
 /// Index of the `\n` ending the line holding `at`, or the text's length.
 fn eol(b: &[u8], at: usize) -> usize {
-    b[at..]
-        .iter()
-        .position(|&c| c == b'\n')
-        .map_or(b.len(), |i| at + i)
+    memchr::memchr(b'\n', &b[at..]).map_or(b.len(), |i| at + i)
 }
 
 /// End of the content of the line holding `at`: before its `\r\n` or `\n`.
@@ -406,14 +403,14 @@ fn key_at(b: &[u8], at: usize) -> Option<(Range<usize>, usize)> {
 /// no list of assignments: its memory and time per line stay flat however long the file.
 fn scan(text: &str) -> Result<Scan<'_>, SpliceError> {
     let b = text.as_bytes();
-    if let Some(nul) = b.iter().position(|&c| c == 0) {
+    if let Some(nul) = memchr::memchr(0, b) {
         return Err(unparseable(
             text,
             nul,
             "a NUL byte, which readers handle differently",
         ));
     }
-    if let Some(cr) = (0..b.len()).find(|&i| b[i] == b'\r' && b.get(i + 1) != Some(&b'\n')) {
+    if let Some(cr) = memchr::memchr_iter(b'\r', b).find(|&i| b.get(i + 1) != Some(&b'\n')) {
         return Err(unparseable(
             text,
             cr,
@@ -554,9 +551,14 @@ fn no_odd_whitespace(
     quoted: Option<Range<usize>>,
 ) -> Result<(), SpliceError> {
     let b = text.as_bytes();
+    let is_odd = |c: &u8| *c == 0x0b || *c == 0x0c;
+    // Nearly every line has none: one cheap pass, then the careful one only where needed.
+    if memchr::memchr2(0x0b, 0x0c, &b[range.clone()]).is_none() {
+        return Ok(());
+    }
     let odd = range
         .filter(|i| !quoted.as_ref().is_some_and(|q| q.contains(i)))
-        .find(|&i| b[i] == 0x0b || b[i] == 0x0c);
+        .find(|&i| is_odd(&b[i]));
     match odd {
         Some(at) => Err(unparseable(
             text,
