@@ -372,18 +372,18 @@ fn next_logical_line(b: &[u8], mut at: usize) -> usize {
     }
 }
 
-/// `[ \t]*(export[ \t]+)?KEY[ \t]*=` at `at`: the key's range and the offset after `=`.
+/// `[ \t]*(export[ \t]+)?NAME[ \t]*=` at `at`: the name's range and the offset after `=`.
 fn key_at(b: &[u8], at: usize) -> Option<(Range<usize>, usize)> {
+    // Readers disagree on which names are valid (python-dotenv and dotenvy take `A.B`, sh does
+    // not), so any name-like word before `=` starts a value here: its quotes are then followed
+    // as those readers follow them. Only valid names can ever be set.
+    let name_byte =
+        |c: &u8| !(is_blank(*c) || matches!(c, b'=' | b'\n' | b'\r' | b'#' | b'\'' | b'"' | b'\\'));
     let assignment = |start: usize| {
-        let first = *b.get(start)?;
-        if !(first.is_ascii_alphabetic() || first == b'_') {
+        if !b.get(start).is_some_and(name_byte) {
             return None;
         }
-        let end = start
-            + b[start..]
-                .iter()
-                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
-                .count();
+        let end = start + b[start..].iter().take_while(|c| name_byte(c)).count();
         let eq = end + b[end..].iter().take_while(|c| is_blank(**c)).count();
         (b.get(eq) == Some(&b'=')).then_some((start..end, eq + 1))
     };

@@ -720,6 +720,9 @@ fn splice_fuzz_regressions() {
             "K",
             "",
         ),
+        // A name that sh rejects but dotenvy takes (`A.`) opened a quoted value for dotenvy that
+        // held a `K=` line; credshim skipped the line and updated that K (found in CI's fuzz run).
+        ("A.=\"l1\nK=inj\n\"\nK =1\n", "K", "p#ss wo\"l"),
         // A vertical tab inside quotes is kept by every reader: it must be written, not refused.
         ("K=a\n", "B", "\u{b}ne'"),
     ];
