@@ -372,6 +372,57 @@ fn next_logical_line(b: &[u8], mut at: usize) -> usize {
     }
 }
 
+/// The start of the logical line after the one at `start`, as dotenvy 0.15's line reader
+/// (`QuotedLines`) finds it, or `None` where it fails (a quote still open at the end). Mirrored,
+/// not parsed: a line whose first non-blank is `#` is a comment; otherwise `'` and `"` open
+/// quotes anywhere, `\` escapes one character, and `#` starts a comment only right after one
+/// blank; a line ends at a newline outside quotes.
+fn dotenvy_next_line(text: &str, start: usize) -> Option<usize> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        Complete,
+        Blank,
+        Escape,
+        Weak,
+        WeakEscape,
+        Strong,
+        StrongEscape,
+    }
+    let b = text.as_bytes();
+    let line_end = |from: usize| (eol(b, from) + 1).min(b.len());
+    let first_end = line_end(start);
+    if text[start..first_end].trim_start().starts_with('#') {
+        return Some(first_end);
+    }
+    let mut state = State::Complete;
+    let mut line = start;
+    loop {
+        let end = line_end(line);
+        for c in text[line..end].chars() {
+            state = match (state, c) {
+                (State::Blank, '#') => return Some(end),
+                (State::Blank | State::Complete, '\\') => State::Escape,
+                (State::Blank | State::Complete, '"') => State::Weak,
+                (State::Blank | State::Complete, '\'') => State::Strong,
+                (State::Complete, c) if c.is_whitespace() && c != '\n' && c != '\r' => State::Blank,
+                (State::Blank | State::Complete | State::Escape, _) => State::Complete,
+                (State::Weak, '\\') => State::WeakEscape,
+                (State::Weak, '"') | (State::Strong, '\'') => State::Complete,
+                (State::Weak, _) | (State::WeakEscape, _) => State::Weak,
+                (State::Strong, '\\') => State::StrongEscape,
+                (State::Strong, _) | (State::StrongEscape, _) => State::Strong,
+            };
+        }
+        if state == State::Complete {
+            return Some(end);
+        }
+        if end >= b.len() {
+            return None;
+        }
+        line = end;
+    }
+}
+
 /// `[ \t]*(export[ \t]+)?NAME[ \t]*=` at `at`: the name's range and the offset after `=`.
 fn key_at(b: &[u8], at: usize) -> Option<(Range<usize>, usize)> {
     // Readers disagree on which names are valid (python-dotenv and dotenvy take `A.B`, sh does
@@ -417,10 +468,12 @@ fn scan(text: &str) -> Result<Scan<'_>, SpliceError> {
             "a carriage return that does not end a line, which some readers take as a line break",
         ));
     }
+    let pos = text.len() - strip_bom(text).len();
     Ok(Scan {
         text,
-        pos: text.len() - strip_bom(text).len(),
+        pos,
         failed: false,
+        dotenvy_line: Some(pos),
     })
 }
 
@@ -429,6 +482,9 @@ struct Scan<'a> {
     text: &'a str,
     pos: usize,
     failed: bool,
+    /// Where dotenvy's next logical line starts; `None` once dotenvy could not read the file
+    /// at all (then the verification falls back to credshim's own reader).
+    dotenvy_line: Option<usize>,
 }
 
 impl<'a> Iterator for Scan<'a> {
@@ -445,11 +501,53 @@ impl<'a> Iterator for Scan<'a> {
 }
 
 impl<'a> Scan<'a> {
+    /// Where this scanner and dotenvy's line reader split the file differently, no assignment
+    /// may be at stake: dotenvy opens a quote anywhere (in a comment after two blanks, in a
+    /// word), and an assignment line that one of them reads inside a value and the other does
+    /// not is a file readers disagree on. `pos` is the next line this scanner reads (the end of
+    /// the text at the end).
+    fn agree_with_dotenvy(&mut self, pos: usize) -> Result<(), SpliceError> {
+        let b = self.text.as_bytes();
+        let assignment_at = |at: usize| {
+            let start = at + b[at..].iter().take_while(|c| is_blank(**c)).count();
+            start < b.len() && key_at(b, start).is_some()
+        };
+        let disagree = |at: usize| {
+            Err(unparseable(
+                self.text,
+                at,
+                "dotenvy splits the lines near here differently from sh (a quote in a comment or a \
+                 word, or a trailing backslash), so readers disagree on which lines set a key",
+            ))
+        };
+        while let Some(line) = self.dotenvy_line {
+            if line == pos {
+                self.dotenvy_line = dotenvy_next_line(self.text, pos);
+                return Ok(());
+            }
+            if line > pos {
+                // dotenvy reads the line at `pos` inside a value.
+                return if pos < b.len() && assignment_at(pos) {
+                    disagree(pos)
+                } else {
+                    Ok(())
+                };
+            }
+            // A line dotenvy reads on its own, inside what this scanner took as one.
+            if assignment_at(line) {
+                return disagree(line);
+            }
+            self.dotenvy_line = dotenvy_next_line(self.text, line);
+        }
+        Ok(())
+    }
+
     fn step(&mut self) -> Result<Option<Assignment<'a>>, SpliceError> {
         let text = self.text;
         let b = text.as_bytes();
         while self.pos < b.len() {
             let pos = self.pos;
+            self.agree_with_dotenvy(pos)?;
             let start = pos + b[pos..].iter().take_while(|c| is_blank(**c)).count();
             if start < content_end(b, pos) && text[start..].starts_with(char::is_whitespace) {
                 return Err(unparseable(
@@ -538,6 +636,7 @@ impl<'a> Scan<'a> {
             no_odd_whitespace(text, pos..self.pos, quoted)?;
             return Ok(Some(assignment));
         }
+        self.agree_with_dotenvy(b.len())?;
         Ok(None)
     }
 }
@@ -958,11 +1057,22 @@ mod tests {
     }
 
     #[test]
+    fn lines_dotenvy_splits_differently_are_refused() {
+        // Two blanks before `#` make it no comment for dotenvy: its `"` opens a value that holds
+        // the K line, which sh reads as a key.
+        assert_eq!(unparseable_line("A=x  #c\"\nK=1\n\"\n"), Some(2));
+        // One blank: a comment for every reader.
+        assert_eq!(set_text("A=x #c\"\nK=1\n", "v"), "A=x #c\"\nK=v\n");
+        // A quote in a full-line comment is no quote for anyone.
+        assert_eq!(set_text("# it's\nK=1\n", "v"), "# it's\nK=v\n");
+    }
+
+    #[test]
     fn continuation_line_is_not_a_key_line() {
         // sh joins `K=inj` into A's value, dotenvy reads it as a key: refused.
         assert_eq!(unparseable_line("A=x\\\nK=inj\n"), Some(1));
-        let text = "junk \\\nK=inj\n";
-        assert_eq!(set_text(text, "v"), format!("{text}K=v\n"));
+        // sh joins `K=inj` to the junk line, dotenvy reads it as a key: refused.
+        assert_eq!(unparseable_line("junk \\\nK=inj\n"), Some(2));
         // An escaped backslash does not continue the line.
         assert_eq!(set_text("A=x\\\\\nK=old\n", "v"), "A=x\\\\\nK=v\n");
     }

@@ -723,6 +723,13 @@ fn splice_fuzz_regressions() {
         // A name that sh rejects but dotenvy takes (`A.`) opened a quoted value for dotenvy that
         // held a `K=` line; credshim skipped the line and updated that K (found in CI's fuzz run).
         ("A.=\"l1\nK=inj\n\"\nK =1\n", "K", "p#ss wo\"l"),
+        // Two blanks before `#` after a closing quote: no comment for dotenvy, whose `"` then
+        // opened a value over the K line (a local fuzz run with another seed found it).
+        (
+            "A='sinBlg=\"d\u{2}A=s'i  #c\\c` dA\"\nC \nK=`\\ b\n\u{fffd}a\u{4}\\b\"c`",
+            "K",
+            "",
+        ),
         // A vertical tab inside quotes is kept by every reader: it must be written, not refused.
         ("K=a\n", "B", "\u{b}ne'"),
     ];
