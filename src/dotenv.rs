@@ -77,7 +77,8 @@ pub fn splice(text: &str, updates: &[(String, String)]) -> Result<Spliced, Splic
     let mut out = String::with_capacity(text.len() + 64);
     let mut copied = 0;
     let mut found = vec![false; updates.len()];
-    for found_at in scan(text)? {
+    let mut scanner = scan(text)?;
+    for found_at in scanner.by_ref() {
         let found_at = found_at?;
         let Some(i) = updates.iter().position(|(key, _)| key == found_at.key) else {
             continue;
@@ -125,6 +126,14 @@ pub fn splice(text: &str, updates: &[(String, String)]) -> Result<Spliced, Splic
             out.push('=');
             write_value(&mut out, value, forms[i]);
             out.push_str(eol);
+        }
+    }
+    if scanner.dotenvy_line.is_none() {
+        // dotenvy could not read the old file (a quote it left open), so the checks in step
+        // with it did not run; the new values' quotes may close that quote and change what it
+        // reads: the new file must pass them.
+        for found_at in scan(&out)? {
+            found_at?;
         }
     }
     Ok(Spliced {
