@@ -195,6 +195,9 @@ enum Stream {
     Logged(Option<String>, bool),
 }
 
+/// The longest piece of a child's output logged as one line.
+const MAX_LOG_LINE: u64 = 64 * 1024;
+
 fn spawn_logger<R: Read + Send + 'static>(
     pipe: R,
     label: String,
@@ -203,9 +206,17 @@ fn spawn_logger<R: Read + Send + 'static>(
 ) {
     thread::spawn(move || {
         let mut last = None;
-        for line in BufReader::new(pipe).split(b'\n') {
-            let Ok(line) = line else { break };
-            let line = String::from_utf8_lossy(&line);
+        let mut reader = BufReader::new(pipe);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            // A line longer than this is logged in pieces: a child that never prints a newline
+            // cannot grow the buffer without bound.
+            match (&mut reader).take(MAX_LOG_LINE).read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            let line = String::from_utf8_lossy(&buf);
             let line = line.trim_end();
             if !line.is_empty() {
                 log::info!("{label}: {line}");
@@ -322,6 +333,24 @@ mod tests {
         )
         .unwrap();
         assert_eq!(describe(f.status), "was killed by signal 9 (SIGKILL)");
+    }
+
+    #[test]
+    fn a_line_without_end_is_logged_in_pieces() {
+        // 200 KiB of stderr and no newline: read in bounded pieces. The last piece reported
+        // starts inside the line, not with its first character.
+        let f = run(
+            sh("{ printf A; head -c 204800 /dev/zero | tr '\\0' x; } >&2"),
+            "t",
+            Stdout::Capture(64),
+            Duration::from_secs(10),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        assert!(f.status.success());
+        let last = f.last_stderr.unwrap();
+        assert_eq!(last.len(), 300);
+        assert!(last.starts_with('x'), "read as one line: {}", &last[..10]);
     }
 
     #[test]
