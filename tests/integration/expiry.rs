@@ -16,10 +16,6 @@ fn jwt_in(secs: i64) -> String {
     format!("{header}.{payload}.c2lnbmF0dXJl")
 }
 
-fn json(done: &crate::harness::Done) -> serde_json::Value {
-    serde_json::from_str(done.stdout.trim()).expect("one JSON object on stdout")
-}
-
 #[test]
 fn min_ttl_skips_minting_while_the_jwt_is_fresh() {
     let text = format!("TOKEN={}\n", jwt_in(3600));
@@ -40,7 +36,7 @@ fn min_ttl_skips_minting_while_the_jwt_is_fresh() {
         .status(0)
         .file_is(".env", &text)
         .log_is(&[]);
-    let v = json(&done);
+    let v = done.json();
     assert_eq!(v["outcome"], "fresh");
     let ttl = v["ttl_seconds"].as_i64().unwrap();
     assert!((3590..=3600).contains(&ttl), "{ttl}");
@@ -158,7 +154,7 @@ fn expiry_encodings_of_real_mints() {
             .run()
             .status(0)
             .file_is(".env", "K=tok\n");
-        let ttl = json(&done)["ttl_seconds"].as_i64().unwrap();
+        let ttl = done.json()["ttl_seconds"].as_i64().unwrap();
         assert!((2990..=3000).contains(&ttl), "{out}: {ttl}");
     }
 }

@@ -175,6 +175,12 @@ impl Done {
         self
     }
 
+    /// The one JSON object `--output json` printed on stdout.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.stdout.trim()).expect("one JSON object on stdout")
+    }
+
     /// The log the fake programs wrote, one entry per line.
     pub fn log(&self) -> Vec<String> {
         self.read("log").lines().map(str::to_string).collect()

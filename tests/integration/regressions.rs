@@ -4,10 +4,6 @@ use crate::harness::{Test, log_line};
 use std::fs;
 use std::time::{Duration, Instant};
 
-fn json(done: &crate::harness::Done) -> serde_json::Value {
-    serde_json::from_str(done.stdout.trim()).expect("one JSON object on stdout")
-}
-
 /// Caught: a run that waited for the lock kept the "missing" state it saw before, so with
 /// `--create` it overwrote what the first run created.
 #[test]
@@ -64,7 +60,7 @@ fn a_failed_write_reports_the_old_expiry_and_outcome_failed() {
         .run()
         .status(73)
         .file_is(".env", &big);
-    let v = json(&done);
+    let v = done.json();
     assert_eq!(v["outcome"], "failed");
     assert_eq!(v["expires_at"], old_exp);
     let metrics = done.read("m.prom");
@@ -227,7 +223,7 @@ fn json_output_survives_a_non_utf8_path() {
         .args(["--set", "K", "--output", "json"])
         .run()
         .status(0);
-    assert_eq!(json(&done)["outcome"], "rotated");
+    assert_eq!(done.json()["outcome"], "rotated");
 }
 
 /// Caught: `-v`/`-q` were the only flags without a `CREDSHIM_*` variable.

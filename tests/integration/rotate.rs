@@ -545,7 +545,7 @@ fn json_output_describes_the_run() {
         .args(["--target", ".env", "--set", "K", "--output", "json"])
         .run()
         .status(0);
-    let v: serde_json::Value = serde_json::from_str(done.stdout.trim()).unwrap();
+    let v = done.json();
     assert_eq!(v["outcome"], "rotated");
     assert_eq!(v["exit_code"], 0);
     assert_eq!(v["keys"][0]["key"], "K");
@@ -559,7 +559,7 @@ fn json_output_describes_the_run() {
         .args(["--target", ".env", "--set", "K", "--output", "json"])
         .run()
         .status(69);
-    let v: serde_json::Value = serde_json::from_str(done.stdout.trim()).unwrap();
+    let v = done.json();
     assert_eq!(v["outcome"], "failed");
     assert_eq!(v["exit_code"], 69);
 }
