@@ -111,6 +111,21 @@ pub enum Error {
     /// The new credential was written, but the reload failed.
     #[error("reload failed (the new credential is in place; the next run retries the reload): {0}")]
     Reload(String),
+
+    /// SIGTERM, SIGINT or SIGHUP reached credshim: the running child was killed with its
+    /// group, and the target is the old file or the new one.
+    #[error("interrupted by {}: {}", signal_name(*.0), .1)]
+    Interrupted(i32, &'static str),
+}
+
+/// The conventional name of the signals credshim stops on.
+pub fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGTERM => "SIGTERM",
+        _ => "a signal",
+    }
 }
 
 impl Error {
@@ -129,6 +144,8 @@ impl Error {
             Error::Permission { .. } | Error::WritePermission { .. } => 77,
             Error::Config(_) => 78,
             Error::Reload(_) => 79,
+            // The shell's convention for "ended by signal n".
+            Error::Interrupted(sig, _) => 128u8.saturating_add(*sig as u8),
         }
     }
 
@@ -249,6 +266,9 @@ mod tests {
             ),
             (Error::Config("x".into()), 78),
             (Error::Reload("x".into()), 79),
+            (Error::Interrupted(libc::SIGTERM, "x"), 143),
+            (Error::Interrupted(libc::SIGINT, "x"), 130),
+            (Error::Interrupted(libc::SIGHUP, "x"), 129),
         ];
         for (err, code) in table {
             assert_eq!(err.exit_code(), code, "{err}");
