@@ -104,6 +104,10 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// Someone a privileged run must not trust could steer it (guarantee 9).
+    #[error("refusing {path}: {reason}")]
+    Untrusted { path: PathBuf, reason: String },
+
     /// Flags that parse but do not make sense together.
     #[error("configuration: {0}")]
     Config(String),
@@ -141,7 +145,9 @@ impl Error {
             Error::Io { .. } | Error::NotDurable { .. } | Error::InPlace { .. } => 74,
             Error::LockBusy { .. } | Error::DeadlineBeforeMint(_) => 75,
             Error::Protocol(_) => 76,
-            Error::Permission { .. } | Error::WritePermission { .. } => 77,
+            Error::Permission { .. } | Error::WritePermission { .. } | Error::Untrusted { .. } => {
+                77
+            }
             Error::Config(_) => 78,
             Error::Reload(_) => 79,
             // The shell's convention for "ended by signal n".
@@ -263,6 +269,13 @@ mod tests {
                     source: io_err(),
                 },
                 74,
+            ),
+            (
+                Error::Untrusted {
+                    path: p(),
+                    reason: "x".into(),
+                },
+                77,
             ),
             (Error::Config("x".into()), 78),
             (Error::Reload("x".into()), 79),

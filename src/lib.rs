@@ -24,6 +24,7 @@ pub mod reload;
 pub mod report;
 pub mod secret;
 pub mod target;
+pub mod walk;
 pub mod write;
 
 use config::{RotateConfig, Source};
@@ -44,7 +45,7 @@ pub fn rotate(cfg: &RotateConfig, report: &mut Report) -> Result<(), Error> {
     splay(cfg);
 
     let mut target = Target::resolve(&cfg.target, cfg.create)?;
-    let _lock = lock::acquire(&target.lock_path(), cfg.lock_timeout, deadline)?;
+    let _lock = lock::acquire(&target, cfg.lock_timeout, deadline)?;
     target.restat(cfg.create)?;
     write::sweep_orphans(&target);
     let old = target.read()?;
@@ -90,9 +91,8 @@ fn write_then_reload(
     report: &mut Report,
     expiry: Option<Timestamp>,
 ) -> Result<(), Error> {
-    let marker = target.marker_path();
     let marked = match cfg.reload {
-        Some(_) => reload::mark_pending(&marker)?,
+        Some(_) => reload::mark_pending(target)?,
         None => false,
     };
     let written = write::replace(target, new.as_bytes(), 0o600, cfg.allow_in_place);
@@ -106,7 +106,7 @@ fn write_then_reload(
                 log::error!("{r}");
             }
         } else if marked {
-            reload::unmark(&marker);
+            reload::unmark(target);
         }
         return Err(e);
     }
@@ -291,14 +291,14 @@ fn reload(
     };
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
-        reload::mark_pending(&target.marker_path())?;
+        reload::mark_pending(target)?;
         return Err(Error::Reload(
             "no time left before --deadline to run it".into(),
         ));
     }
     report.reload_ran = true;
     let timeout = cfg.reload_timeout.min(left.max(Duration::from_millis(1)));
-    let took = reload::reload(cmd, timeout, &target.marker_path())?;
+    let took = reload::reload(cmd, timeout, target)?;
     report.reload_seconds = Some(took.as_secs_f64());
     Ok(())
 }
@@ -310,13 +310,13 @@ fn pending_reload(
     deadline: Instant,
     report: &mut Report,
 ) -> Result<(), Error> {
-    if cfg.dry_run || !reload::pending(&target.marker_path()) {
+    if cfg.dry_run || !reload::pending(target) {
         return Ok(());
     }
     if cfg.reload.is_none() {
         log::warn!(
             "{} says a reload is pending, but no --reload is given",
-            target.marker_path().display()
+            target.beside_path(&target.marker_name()).display()
         );
         return Ok(());
     }

@@ -42,7 +42,8 @@ const SERIES: [(&str, &str); 5] = [
 pub fn write(path: &Path, target: &Path, report: &Report, now: Timestamp) -> Result<(), Error> {
     let label = fs::canonicalize(target).unwrap_or_else(|_| target.to_path_buf());
     let label = escape(&label.to_string_lossy());
-    let old = fs::read_to_string(path).unwrap_or_default();
+    let file = Target::resolve(path, true)?;
+    let old = file.read().unwrap_or_default();
     let now = now.as_millisecond() as f64 / 1000.0;
     let values: [Option<f64>; 5] = [
         Some(now),
@@ -61,8 +62,7 @@ pub fn write(path: &Path, target: &Path, report: &Report, now: Timestamp) -> Res
             .or_else(|| previous(&old, SERIES[4].0, &label)),
     ];
     let text = render(&label, &values);
-    let target = Target::resolve(path, true)?;
-    write::replace(&target, text.as_bytes(), 0o644, false)
+    write::replace(&file, text.as_bytes(), 0o644, false)
 }
 
 fn render(label: &str, values: &[Option<f64>; 5]) -> String {

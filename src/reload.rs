@@ -9,47 +9,55 @@
 
 use crate::error::Error;
 use crate::process::{self, Stdout};
-use std::fs::{self, OpenOptions};
-use std::io;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use crate::target::Target;
+use rustix::fs::{AtFlags, Mode, OFlags};
+use rustix::io::Errno;
 use std::process::Command;
 use std::time::Duration;
 
 /// Leave the marker before the target is replaced, so that a run killed between the rename and
-/// the reload is followed by a reload. Returns whether this call created it.
-pub fn mark_pending(marker: &Path) -> Result<bool, Error> {
-    match OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(marker)
-    {
+/// the reload is followed by a reload. Returns whether this call created it. It is created
+/// exclusively, relative to the target's directory, and never followed: the marker is a name,
+/// whatever is found there.
+pub fn mark_pending(target: &Target) -> Result<bool, Error> {
+    let name = target.marker_name();
+    let _as = target.acting()?;
+    match rustix::fs::openat(
+        target.dir_fd(),
+        &name,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    ) {
         Ok(_) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(Errno::EXIST) => Ok(false),
         Err(e) => Err(Error::io(
             "cannot create the reload-pending marker",
-            marker,
-            e,
+            target.beside_path(&name),
+            e.into(),
         )),
     }
 }
 
-/// Remove a marker that [`mark_pending`] created for a write that did not happen.
-pub fn unmark(marker: &Path) {
-    if let Err(e) = fs::remove_file(marker) {
-        log::warn!("cannot remove {}: {e}", marker.display());
+/// Remove the marker: the reload it stood for is done, or the write it announced did not happen.
+pub fn unmark(target: &Target) {
+    let name = target.marker_name();
+    let Ok(_as) = target.acting() else { return };
+    match rustix::fs::unlinkat(target.dir_fd(), &name, AtFlags::empty()) {
+        Ok(()) | Err(Errno::NOENT) => {}
+        Err(e) => log::warn!("cannot remove {}: {e}", target.beside_path(&name).display()),
     }
 }
 
 /// Whether an earlier run left a reload pending.
-pub fn pending(marker: &Path) -> bool {
-    marker.exists()
+pub fn pending(target: &Target) -> bool {
+    let Ok(_as) = target.acting() else {
+        return false;
+    };
+    crate::walk::exists(target.dir_fd(), &target.marker_name())
 }
 
-/// Run `cmd`; on failure leave `marker`, on success remove it.
-pub fn reload(cmd: &str, timeout: Duration, marker: &Path) -> Result<Duration, Error> {
+/// Run `cmd`; on failure leave the marker, on success remove it.
+pub fn reload(cmd: &str, timeout: Duration, target: &Target) -> Result<Duration, Error> {
     let mut command = Command::new("/bin/sh");
     command.arg("-c").arg(cmd);
     log::info!("running reload command");
@@ -61,11 +69,7 @@ pub fn reload(cmd: &str, timeout: Duration, marker: &Path) -> Result<Duration, E
         Duration::from_millis(200),
     ) {
         Ok(done) if done.status.success() => {
-            match fs::remove_file(marker) {
-                Ok(()) => log::info!("pending reload done"),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => log::warn!("cannot remove {}: {e}", marker.display()),
-            }
+            unmark(target);
             return Ok(done.elapsed);
         }
         Ok(done) => {
@@ -78,7 +82,7 @@ pub fn reload(cmd: &str, timeout: Duration, marker: &Path) -> Result<Duration, E
         }
         Err(e) => format!("reload command {e}"),
     };
-    if let Err(e) = mark_pending(marker) {
+    if let Err(e) = mark_pending(target) {
         log::error!("{e}");
     }
     Err(Error::Reload(failure))
@@ -88,27 +92,34 @@ pub fn reload(cmd: &str, timeout: Duration, marker: &Path) -> Result<Duration, E
 mod tests {
     use super::*;
 
+    fn target(dir: &std::path::Path) -> Target {
+        let p = dir.join("x");
+        std::fs::write(&p, "").unwrap();
+        Target::resolve(&p, false).unwrap()
+    }
+
     #[test]
     fn failure_leaves_marker_and_success_removes_it() {
         let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path());
         let marker = dir.path().join(".x.credshim.reload-pending");
-        let err = reload("echo boom >&2; exit 3", Duration::from_secs(5), &marker).unwrap_err();
+        let err = reload("echo boom >&2; exit 3", Duration::from_secs(5), &t).unwrap_err();
         assert_eq!(err.exit_code(), 79);
         assert!(
             err.to_string().contains("exited with status 3: boom"),
             "{err}"
         );
-        assert!(pending(&marker));
-        reload("true", Duration::from_secs(5), &marker).unwrap();
-        assert!(!pending(&marker));
+        assert!(pending(&t) && marker.exists());
+        reload("true", Duration::from_secs(5), &t).unwrap();
+        assert!(!pending(&t) && !marker.exists());
     }
 
     #[test]
     fn timeout_is_a_reload_failure() {
         let dir = tempfile::tempdir().unwrap();
-        let marker = dir.path().join("m");
-        let err = reload("sleep 10", Duration::from_millis(200), &marker).unwrap_err();
+        let t = target(dir.path());
+        let err = reload("sleep 10", Duration::from_millis(200), &t).unwrap_err();
         assert!(err.to_string().contains("timed out"), "{err}");
-        assert!(pending(&marker));
+        assert!(pending(&t));
     }
 }

@@ -1,17 +1,22 @@
 //! Where the target really is, and the files credshim keeps beside it.
 //!
-//! A symlinked target is written through: every path here is derived from the *real* path
-//! (`canonicalize`), so two spellings of one file share one lock and the link stays a link. Beside
-//! the real file live `.<name>.credshim.lock`, the temp files `.<name>.credshim.*.tmp`, and the
-//! reload marker `.<name>.credshim.reload-pending`. Targets that a rename cannot replace
-//! faithfully are refused (66): a file with several hard links, and a path inside a Kubernetes
-//! projected volume (`..data`).
+//! The target is found by [`crate::walk`]: component by component from open directories, with
+//! symlinks followed only when their owner may steer the run, and opened once. Everything after
+//! that goes through two descriptors: the directory's and the file's. A symlinked target is
+//! written through: the lock, the marker and the temp files live beside the *real* file, so two
+//! spellings of one file share one lock and the link stays a link. Beside the real file live
+//! `.<name>.credshim.lock`, the temp files `.<name>.credshim.*.tmp`, and the reload marker
+//! `.<name>.credshim.reload-pending`, each opened relative to the directory, never by path.
+//! Targets that a rename cannot replace faithfully are refused (66): a file with several hard
+//! links, and a path inside a Kubernetes projected volume (`..data`).
 
 use crate::error::Error;
+use crate::walk::{self, Acting, Actor, Rules, WalkError};
+use rustix::fs::{Mode, OFlags, Stat};
+use rustix::io::Errno;
 use std::ffi::OsString;
-use std::fs::{self, Metadata};
-use std::io;
-use std::os::unix::fs::MetadataExt;
+use std::fs::File;
+use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
 
 /// A resolved target.
@@ -19,165 +24,187 @@ use std::path::{Path, PathBuf};
 pub struct Target {
     /// The path as the user gave it (for messages).
     pub given: PathBuf,
-    /// The real path: the file that is read and replaced.
+    /// The real path: the file that is read and replaced (for messages and labels only).
     pub real: PathBuf,
-    /// The real path's directory.
-    pub dir: PathBuf,
+    /// The real path's directory, open.
+    pub dir: walk::Dir,
     /// The real file name.
     pub name: OsString,
-    /// The current file's metadata; `None` when it does not exist yet (`--create`).
-    pub meta: Option<Metadata>,
+    /// The current file, open, and what `fstat` said of it; `None` when it does not exist yet
+    /// (`--create`).
+    pub file: Option<(File, Stat)>,
+    /// Whose file-system identity the run takes in the directory (guarantee 9).
+    pub actor: Option<Actor>,
 }
 
 impl Target {
     /// Resolve `given` for a rotation. A missing file is an error unless `create`; anything but
-    /// a regular file (after following links) is an error, and so is a file a rename cannot
-    /// replace faithfully. Call [`Target::restat`] again under the lock.
+    /// a regular file is an error, and so is a file a rename cannot replace faithfully. Call
+    /// [`Target::restat`] again under the lock.
     pub fn resolve(given: &Path, create: bool) -> Result<Target, Error> {
-        Target::locate(given, create, true)
+        Target::locate(given, Rules::for_this_run(create), true)
     }
 
     /// Resolve `given` only to read it (`check`): the refusals that protect a write do not apply.
     pub fn resolve_for_reading(given: &Path) -> Result<Target, Error> {
-        Target::locate(given, false, false)
+        let rules = Rules {
+            check_dirs: false,
+            create: false,
+        };
+        Target::locate(given, rules, false)
     }
 
-    fn locate(given: &Path, create: bool, for_writing: bool) -> Result<Target, Error> {
-        let no_input = |reason: String| Error::NoInput {
-            path: given.to_path_buf(),
-            reason,
-        };
-        let real = match fs::canonicalize(given) {
-            Ok(real) => real,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                if fs::symlink_metadata(given).is_ok() {
-                    return Err(no_input(
-                        "is a symlink to a file that does not exist".into(),
-                    ));
-                }
-                if !create {
-                    return Err(no_input(
-                        "does not exist (use --create to create it)".into(),
-                    ));
-                }
-                let name = given
-                    .file_name()
-                    .ok_or_else(|| no_input("has no file name".into()))?;
-                let parent = match given.parent() {
-                    Some(p) if !p.as_os_str().is_empty() => p,
-                    _ => Path::new("."),
-                };
-                let dir = fs::canonicalize(parent).map_err(|e| {
-                    if e.kind() == io::ErrorKind::NotFound {
-                        no_input("its directory does not exist".into())
-                    } else {
-                        Error::io("cannot resolve", parent, e)
-                    }
-                })?;
-                dir.join(name)
-            }
-            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                return Err(no_input("is a symlink loop".into()));
-            }
-            Err(e) => return Err(Error::io("cannot resolve", given, e)),
-        };
-        let dirs = real.parent().unwrap_or(Path::new("/"));
-        if let Some(part) = dirs.components().find(|c| {
-            let s = c.as_os_str().as_encoded_bytes();
-            s.len() > 2 && s.starts_with(b"..")
-        }) && for_writing
+    fn locate(given: &Path, rules: Rules, for_writing: bool) -> Result<Target, Error> {
+        let found = walk::resolve(given, rules).map_err(|e| walk_error(given, e))?;
+        let real = found.dir.path.join(&found.name);
+        if for_writing
+            && let Some(part) = found.dir.path.components().find(|c| {
+                let s = c.as_os_str().as_encoded_bytes();
+                s.len() > 2 && s.starts_with(b"..")
+            })
         {
-            return Err(no_input(format!(
-                "resolves into {}, a Kubernetes projected volume (Secret or ConfigMap mount): the \
-                 kubelet owns it and replaces it; write a file of your own instead",
-                part.as_os_str().to_string_lossy()
-            )));
+            return Err(Error::NoInput {
+                path: given.to_path_buf(),
+                reason: format!(
+                    "resolves into {}, a Kubernetes projected volume (Secret or ConfigMap \
+                     mount): the kubelet owns it and replaces it; write a file of your own instead",
+                    part.as_os_str().to_string_lossy()
+                ),
+            });
         }
-        let dir = real.parent().unwrap_or(Path::new("/")).to_path_buf();
-        let name = real.file_name().unwrap_or_default().to_os_string();
-        let mut target = Target {
+        let target = Target {
             given: given.to_path_buf(),
             real,
-            dir,
-            name,
-            meta: None,
+            dir: found.dir,
+            name: found.name,
+            file: found.file,
+            actor: found.actor,
         };
-        target.stat(create, for_writing)?;
+        if for_writing {
+            target.check_writable()?;
+        }
         Ok(target)
     }
 
     /// Look at the file again, under the lock: another run may have created, replaced or
-    /// re-moded it while this one waited, and the new file must carry what is there now.
+    /// re-moded it while this one waited, and the new file must carry what is there now. The
+    /// name is opened again in the same directory, never through the path.
     pub fn restat(&mut self, create: bool) -> Result<(), Error> {
-        self.stat(create, true)
+        let file = {
+            let _as = self.acting()?;
+            walk::open_file(&self.dir.fd, &self.name, &self.real)
+        };
+        self.file = match file {
+            Ok(f) => Some(f),
+            Err(WalkError::NoInput(_)) if create && !walk::exists(self.dir_fd(), &self.name) => {
+                None
+            }
+            Err(e) => return Err(walk_error(&self.given, e)),
+        };
+        self.check_writable()
     }
 
-    fn stat(&mut self, create: bool, for_writing: bool) -> Result<(), Error> {
-        let no_input = |reason: String| Error::NoInput {
-            path: self.given.clone(),
-            reason,
-        };
-        self.meta = match fs::metadata(&self.real) {
-            Ok(m) if m.is_file() && m.nlink() > 1 && for_writing => {
-                return Err(no_input(format!(
-                    "has {} hard links: replacing it by rename would split them (the other names \
-                     would keep the old credential)",
-                    m.nlink()
-                )));
-            }
-            Ok(m) if m.is_file() => Some(m),
-            Ok(_) => return Err(no_input("is not a regular file".into())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound && create => None,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(no_input(
-                    "does not exist (use --create to create it)".into(),
-                ));
-            }
-            Err(e) => return Err(Error::io("cannot stat", &self.real, e)),
-        };
-        if for_writing {
-            refuse_immutable(&self.dir, "cannot create files in")?;
-            if self.meta.is_some() {
-                refuse_immutable(&self.real, "cannot replace")?;
-            }
+    fn check_writable(&self) -> Result<(), Error> {
+        if let Some((_, stat)) = &self.file
+            && stat.st_nlink > 1
+        {
+            return Err(Error::NoInput {
+                path: self.given.clone(),
+                reason: format!(
+                    "has {} hard links: replacing it by rename would split them (the other \
+                     names would keep the old credential)",
+                    stat.st_nlink
+                ),
+            });
+        }
+        refuse_immutable(&self.dir.fd, &self.dir.path, "cannot create files in")?;
+        if let Some((file, _)) = &self.file {
+            refuse_immutable(file, &self.real, "cannot replace")?;
         }
         Ok(())
     }
 
-    fn beside(&self, suffix: &str) -> PathBuf {
+    /// Take the directory owner's identity for file operations in the directory, until the
+    /// guard is dropped (nothing to do when the run acts as itself).
+    pub fn acting(&self) -> Result<Acting<'_>, Error> {
+        Actor::begin(self.actor.as_ref()).map_err(|e| {
+            Error::io(
+                "cannot take the identity of the owner of",
+                &self.dir.path,
+                e,
+            )
+        })
+    }
+
+    pub fn dir_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.dir.fd.as_fd()
+    }
+
+    /// The name of a file beside the target: `.<name><suffix>`.
+    pub fn beside(&self, suffix: &str) -> OsString {
         let mut n = OsString::from(".");
         n.push(&self.name);
         n.push(suffix);
-        self.dir.join(n)
+        n
     }
 
-    pub fn lock_path(&self) -> PathBuf {
+    /// For messages: the path of a file beside the target.
+    pub fn beside_path(&self, name: &OsString) -> PathBuf {
+        self.dir.path.join(name)
+    }
+
+    pub fn lock_name(&self) -> OsString {
         self.beside(".credshim.lock")
     }
 
-    pub fn marker_path(&self) -> PathBuf {
+    pub fn marker_name(&self) -> OsString {
         self.beside(".credshim.reload-pending")
-    }
-
-    /// Where `--allow-in-place` keeps the old contents while it rewrites the target.
-    pub fn backup_path(&self) -> PathBuf {
-        self.beside(".credshim.backup")
     }
 
     /// The prefix and suffix of this target's temp files.
     pub fn temp_affixes(&self) -> (OsString, &'static str) {
-        let mut prefix = OsString::from(".");
-        prefix.push(&self.name);
-        prefix.push(".credshim.");
-        (prefix, ".tmp")
+        (self.beside(".credshim."), ".tmp")
+    }
+
+    /// Create a new file beside the target, exclusively, under a random name
+    /// `.<name>.credshim.<random><suffix>`, mode 0600, in the directory's owner's identity.
+    /// The caller holds [`Target::acting`].
+    pub fn create_beside(&self, suffix: &str) -> Result<(OsString, File), Error> {
+        let (name, _) = self.temp_affixes();
+        loop {
+            let mut candidate = name.clone();
+            candidate.push(random_name());
+            candidate.push(suffix);
+            match rustix::fs::openat(
+                &self.dir.fd,
+                &candidate,
+                OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o600),
+            ) {
+                Ok(fd) => return Ok((candidate, File::from(fd))),
+                Err(Errno::EXIST | Errno::INTR) => continue,
+                Err(e) => {
+                    return Err(Error::write(
+                        "cannot create a temp file in",
+                        &self.dir.path,
+                        e.into(),
+                    ));
+                }
+            }
+        }
     }
 
     /// The current contents; empty for a file still to be created. Not UTF-8 is a parse error.
     pub fn read(&self) -> Result<String, Error> {
-        if self.meta.is_none() {
+        let Some((file, _)) = &self.file else {
             return Ok(String::new());
-        }
-        let bytes = fs::read(&self.real).map_err(|e| Error::io("cannot read", &self.real, e))?;
+        };
+        let mut file = file;
+        let mut bytes = Vec::new();
+        file.rewind()
+            .and_then(|()| file.read_to_end(&mut bytes))
+            .map_err(|e| Error::io("cannot read", &self.real, e))?;
         String::from_utf8(bytes).map_err(|e| Error::TargetParse {
             path: self.given.clone(),
             reason: format!("not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()),
@@ -185,21 +212,39 @@ impl Target {
     }
 }
 
-/// `chattr +i` / `+a` flags (linux/fs.h), which make a rename over the file fail with EPERM.
-const FS_IMMUTABLE_FL: libc::c_long = 0x10;
-const FS_APPEND_FL: libc::c_long = 0x20;
+/// Ten random letters and digits for a temp or backup name.
+fn random_name() -> String {
+    std::iter::repeat_with(fastrand::alphanumeric)
+        .take(10)
+        .collect()
+}
+
+fn walk_error(given: &Path, e: WalkError) -> Error {
+    match e {
+        WalkError::NoInput(reason) => Error::NoInput {
+            path: given.to_path_buf(),
+            reason,
+        },
+        WalkError::Untrusted(reason) => Error::Untrusted {
+            path: given.to_path_buf(),
+            reason,
+        },
+        WalkError::Io { path, source } => Error::io("cannot open", path, source),
+    }
+}
 
 /// Refuse (77) a file or directory that is immutable or append-only, before anything is minted.
-fn refuse_immutable(path: &Path, action: &'static str) -> Result<(), Error> {
-    use std::os::fd::AsRawFd;
-    let Ok(file) = fs::File::open(path) else {
-        // Unreadable: the read or the write will say why.
+fn refuse_immutable(
+    fd: impl std::os::fd::AsFd,
+    path: &Path,
+    action: &'static str,
+) -> Result<(), Error> {
+    use rustix::fs::IFlags;
+    let Ok(flags) = rustix::fs::ioctl_getflags(fd) else {
+        // Not supported here: the write will say why if it fails.
         return Ok(());
     };
-    let mut flags: libc::c_long = 0;
-    // SAFETY: FS_IOC_GETFLAGS writes one long through the pointer, which is valid.
-    let rc = unsafe { libc::ioctl(file.as_raw_fd(), libc::FS_IOC_GETFLAGS, &mut flags) };
-    if rc == 0 && flags & (FS_IMMUTABLE_FL | FS_APPEND_FL) != 0 {
+    if flags.intersects(IFlags::IMMUTABLE | IFlags::APPEND) {
         return Err(Error::Permission {
             path: path.to_path_buf(),
             action,
@@ -216,6 +261,7 @@ fn refuse_immutable(path: &Path, action: &'static str) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn paths_beside_the_real_file() {
@@ -226,8 +272,8 @@ mod tests {
         std::os::unix::fs::symlink(&real, &link).unwrap();
         let t = Target::resolve(&link, false).unwrap();
         assert_eq!(t.real, fs::canonicalize(&real).unwrap());
-        assert!(t.lock_path().ends_with("..env.credshim.lock"));
-        assert!(t.marker_path().ends_with("..env.credshim.reload-pending"));
+        assert_eq!(t.lock_name(), "..env.credshim.lock");
+        assert_eq!(t.marker_name(), "..env.credshim.reload-pending");
     }
 
     #[test]
@@ -258,7 +304,7 @@ mod tests {
             Target::resolve(&missing, false).unwrap_err().exit_code(),
             66
         );
-        assert!(Target::resolve(&missing, true).unwrap().meta.is_none());
+        assert!(Target::resolve(&missing, true).unwrap().file.is_none());
         assert_eq!(
             Target::resolve(dir.path(), false).unwrap_err().exit_code(),
             66

@@ -275,7 +275,7 @@ fn show(calls: &[Call], from: usize) -> String {
 }
 
 /// Locate the write path in `calls` (one process's calls, in order).
-fn write_path(calls: &[Call], dir: &Path) -> WritePath {
+fn write_path(calls: &[Call]) -> WritePath {
     let lock_open = find(calls, 0, "open of the lock", |c| {
         c.name == "openat" && c.args.contains(".app.env.credshim.lock\"")
     });
@@ -293,15 +293,24 @@ fn write_path(calls: &[Call], dir: &Path) -> WritePath {
     let tmp_fsync = find(calls, first_write, "fsync of the temp", |c| {
         c.on("fsync", tmp_fd)
     });
+    // Relative to the directory's descriptor, which the run opened when it found the target.
     let rename = find(calls, tmp_fsync, "rename", |c| {
-        c.name.starts_with("rename") && c.args.contains(".tmp\"") && c.args.contains("/app.env\"")
+        c.name.starts_with("rename") && c.args.contains(".tmp\"") && c.args.contains("\"app.env\"")
     });
-    let quoted_dir = format!("\"{}\"", dir.display());
-    let dir_open = find(calls, rename, "open of the directory", |c| {
-        c.name == "openat" && c.args.contains(&quoted_dir)
-    });
-    let dir_fd = calls[dir_open].ret_fd().expect("directory fd");
-    let dir_fsync = find(calls, dir_open, "fsync of the directory", |c| {
+    let dir_fd = calls[rename].fd().expect("directory fd");
+    let dir_open = (0..rename)
+        .rev()
+        .find(|&i| {
+            calls[i].name == "openat"
+                && calls[i].ret_fd() == Some(dir_fd)
+                && calls[i].args.contains("O_DIRECTORY")
+        })
+        .unwrap_or_else(|| panic!("no open of the directory:\n{}", show(calls, 0)));
+    assert!(
+        dir_open < tmp_open,
+        "the directory is opened before the temp file"
+    );
+    let dir_fsync = find(calls, rename, "fsync of the directory", |c| {
         c.on("fsync", dir_fd)
     });
     let unlock = find(calls, flock, "unlock (close, LOCK_UN or exit)", |c| {
@@ -467,8 +476,7 @@ fn syscall_order_lock_temp_metadata_write_fsync_rename_fsync_dir_reload_unlock()
         .filter(|(_, c)| c.pid == main)
         .map(|(i, c)| (i, c.clone()))
         .unzip();
-    let dir = fs::canonicalize(t.dir.path()).unwrap();
-    let w = write_path(&calls, &dir);
+    let w = write_path(&calls);
     let at = |i: usize| format!("{}({}) = {}", calls[i].name, calls[i].args, calls[i].ret);
 
     assert!(w.flock < w.tmp_open, "temp opened before the lock");
@@ -538,7 +546,7 @@ fn syscall_order_lock_temp_metadata_write_fsync_rename_fsync_dir_reload_unlock()
         "{}",
         at(w.rename)
     );
-    assert!(w.rename < w.dir_open && w.dir_open < w.dir_fsync);
+    assert!(w.dir_open < w.rename && w.rename < w.dir_fsync);
     assert!(calls[w.dir_fsync].ok(), "{}", at(w.dir_fsync));
     assert!(
         w.dir_fsync < w.unlock,
@@ -640,8 +648,7 @@ fn a_kill_at_any_syscall_after_the_lock_leaves_the_old_or_the_new_file() {
     let t = rotation(&secret);
     let want = dress(&t.path("app.env"));
     let calls = baseline(&t);
-    let dir = fs::canonicalize(t.dir.path()).unwrap();
-    let w = write_path(&calls, &dir);
+    let w = write_path(&calls);
     // (syscall, its n for `when=n`, whether it is on the write path, which must be reached)
     let points: Vec<(String, usize, bool)> = (w.flock + 1..calls.len())
         .map(|i| {
@@ -708,8 +715,7 @@ fn a_kill_between_the_rename_and_the_reload_is_not_forgotten() {
     let t = rotation(&secret);
     let want = dress(&t.path("app.env"));
     let calls = baseline(&t);
-    let dir = fs::canonicalize(t.dir.path()).unwrap();
-    let w = write_path(&calls, &dir);
+    let w = write_path(&calls);
     let _ = fs::remove_file(t.path("log"));
     // Killed at the directory's fsync: the rename is done, the reload not started.
     let inject = format!("inject=fsync:signal=KILL:when={}", nth(&calls, w.dir_fsync));
@@ -755,8 +761,11 @@ const ERRNOS: [(&str, i32); 9] = [
 
 /// DESIGN's table for an errno at a step: the exit code, and whether the new file is in place.
 fn expected(step: Step, errno: i32) -> (i32, bool) {
-    let after_rename = matches!(step, Step::DirOpen | Step::DirFsync);
+    let after_rename = step == Step::DirFsync;
     match errno {
+        // The directory is opened when the target is found, before anything is minted.
+        libc::EACCES if step == Step::DirOpen => (77, false),
+        _ if step == Step::DirOpen => (74, false),
         // std retries EINTR on open and fsync, write_all on write; nothing retries a rename.
         libc::EINTR if step != Step::Rename => (0, true),
         // After the rename only durability is in question: 74, whatever the cause.
@@ -789,8 +798,7 @@ fn injected_errors_give_the_tables_exit_code_and_leave_no_temp() {
     let t = rotation(&secret);
     let want = dress(&t.path("app.env"));
     let calls = baseline(&t);
-    let dir = fs::canonicalize(t.dir.path()).unwrap();
-    let w = write_path(&calls, &dir);
+    let w = write_path(&calls);
     let mut cases: Vec<(Step, &str, i32)> = Vec::new();
     for step in [Step::TmpOpen, Step::Write, Step::TmpFsync, Step::Rename] {
         cases.extend(ERRNOS.iter().map(|&(name, e)| (step, name, e)));
@@ -837,7 +845,7 @@ fn injected_errors_give_the_tables_exit_code_and_leave_no_temp() {
         let intended = match step {
             Step::TmpOpen => hit.args.contains(".credshim.") && hit.args.contains(".tmp\""),
             Step::Rename => hit.args.contains(".tmp\""),
-            Step::DirOpen => hit.args.contains(&format!("\"{}\"", dir.display())),
+            Step::DirOpen => hit.args.contains("O_DIRECTORY") && !hit.args.contains("O_PATH"),
             _ => hit.fd().is_some_and(|fd| {
                 let tmp = w.tmp_fd;
                 if step == Step::DirFsync {
@@ -910,8 +918,7 @@ fn a_failed_directory_fsync_after_the_rename_still_gets_the_reload_done() {
     let t = rotation(&secret);
     let want = dress(&t.path("app.env"));
     let calls = baseline(&t);
-    let dir = fs::canonicalize(t.dir.path()).unwrap();
-    let w = write_path(&calls, &dir);
+    let w = write_path(&calls);
     let _ = fs::remove_file(t.path("log"));
     let inject = format!("inject=fsync:error=EIO:when={}", nth(&calls, w.dir_fsync));
     let ran = run_under(&t, &refs(&strace(&t.path("inject.log"), &["-e", &inject])));
