@@ -6,6 +6,7 @@ mod faults;
 mod formats;
 mod generated;
 mod harness;
+mod hostile;
 mod kubernetes;
 mod paths;
 mod postgres;

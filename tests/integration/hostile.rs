@@ -1,0 +1,685 @@
+//! Guarantee 9 under attack: a root run on a directory that an unprivileged user owns.
+//!
+//! Each test adds a throwaway system user (`useradd`, removed again when the test ends), gives
+//! them a directory, and lets them plant what they like there: symlinks to a root-only victim
+//! file, hard links, FIFOs, devices, links at every side-file path, a directory link, their own
+//! file in place of the target, and a `renameat2(RENAME_EXCHANGE)` swap loop running while root
+//! rotates. For every attack the victim must stay byte-identical, no file in the user's directory
+//! may hold any byte of it, and the run must end within `--deadline`. The legitimate layouts next
+//! to them must keep working. Without root (or `useradd`, `setpriv`, `python3`) the tests print
+//! `skipped:`; under `CREDSHIM_TEST_REQUIRE_ALL` (CI) they fail instead.
+
+use crate::harness::{BIN, is_root, skip};
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+const VICTIM: &str = "root-only-victim-bytes-5d2c9e\n";
+const DEADLINE: Duration = Duration::from_secs(10);
+
+/// A system user that exists while this value does.
+struct User {
+    name: String,
+    uid: u32,
+    gid: u32,
+}
+
+impl User {
+    fn add() -> Result<User, String> {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "cshim{}x{}",
+            std::process::id() % 100_000,
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        let out = Command::new("useradd")
+            .args(["--system", "--no-create-home", "--user-group"])
+            .args(["--shell", "/usr/sbin/nologin", &name])
+            .output()
+            .map_err(|e| format!("useradd: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "useradd failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let id = |flag: &str| -> u32 {
+            let out = Command::new("id").args([flag, &name]).output().unwrap();
+            String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+        };
+        Ok(User {
+            uid: id("-u"),
+            gid: id("-g"),
+            name,
+        })
+    }
+
+    /// `sh -c script` as this user, with no other groups.
+    fn sh(&self, script: &str) -> Output {
+        let out = Command::new("setpriv")
+            .args([
+                &format!("--reuid={}", self.uid),
+                &format!("--regid={}", self.gid),
+                "--clear-groups",
+                "--",
+                "/bin/sh",
+                "-c",
+                script,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "as {}: {script}: {}",
+            self.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    fn chown(&self, p: &Path) {
+        std::os::unix::fs::chown(p, Some(self.uid), Some(self.gid)).unwrap();
+    }
+}
+
+impl Drop for User {
+    fn drop(&mut self) {
+        let _ = Command::new("userdel").arg(&self.name).output();
+    }
+}
+
+fn missing_tools() -> Option<String> {
+    if !is_root() {
+        return Some("needs root (a root run against a user's directory)".into());
+    }
+    for (tool, arg) in [
+        ("useradd", "--help"),
+        ("setpriv", "--version"),
+        ("python3", "-V"),
+    ] {
+        if Command::new(tool).arg(arg).output().is_err() {
+            return Some(format!("{tool} is not installed"));
+        }
+    }
+    None
+}
+
+/// A base directory (root, 0755) with a root-only vault holding the victim, and a directory
+/// owned by the user.
+struct Lab {
+    _base: tempfile::TempDir,
+    base: PathBuf,
+    vault: PathBuf,
+    victim: PathBuf,
+    app: PathBuf,
+    user: User,
+    secret: String,
+}
+
+impl Lab {
+    fn new() -> Result<Lab, String> {
+        let user = User::add()?;
+        let base_dir = tempfile::Builder::new()
+            .prefix("credshim-hostile.")
+            .tempdir()
+            .unwrap();
+        let base = base_dir.path().to_path_buf();
+        fs::set_permissions(&base, fs::Permissions::from_mode(0o755)).unwrap();
+        let vault = base.join("vault");
+        fs::create_dir(&vault).unwrap();
+        fs::set_permissions(&vault, fs::Permissions::from_mode(0o700)).unwrap();
+        let victim = vault.join("victim");
+        fs::write(&victim, VICTIM).unwrap();
+        fs::set_permissions(&victim, fs::Permissions::from_mode(0o600)).unwrap();
+        let app = base.join("app");
+        fs::create_dir(&app).unwrap();
+        fs::set_permissions(&app, fs::Permissions::from_mode(0o750)).unwrap();
+        user.chown(&app);
+        let secret = format!("minted-{:016x}", fastrand::u64(..));
+        Ok(Lab {
+            _base: base_dir,
+            base,
+            vault,
+            victim,
+            app,
+            user,
+            secret,
+        })
+    }
+
+    /// A fresh app directory for the next attack.
+    fn reset(&self) {
+        fs::remove_dir_all(&self.app).unwrap();
+        fs::create_dir(&self.app).unwrap();
+        fs::set_permissions(&self.app, fs::Permissions::from_mode(0o750)).unwrap();
+        self.user.chown(&self.app);
+    }
+
+    /// `credshim rotate` as root, with the lab's mint.
+    fn rotate(&self, args: &[&str]) -> (Option<i32>, String, Duration) {
+        let started = Instant::now();
+        let out = Command::new(BIN)
+            .arg("rotate")
+            .args(args)
+            .args(["--deadline", "10s", "--lock-timeout", "2s"])
+            .args(["--", "printf", "%s", &self.secret])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            started.elapsed(),
+        )
+    }
+
+    /// The guarantee, after any attack: the victim is intact, and nothing in the user's
+    /// directory holds a byte of it.
+    fn victim_is_safe(&self, what: &str) {
+        let meta = fs::symlink_metadata(&self.victim).unwrap();
+        assert!(meta.is_file(), "{what}: the victim is no longer a file");
+        assert_eq!(
+            fs::read_to_string(&self.victim).unwrap(),
+            VICTIM,
+            "{what}: the victim changed"
+        );
+        assert_eq!(
+            (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+            (0, 0, 0o600),
+            "{what}: the victim's owner or mode changed"
+        );
+        let names: Vec<_> = fs::read_dir(&self.vault).unwrap().flatten().collect();
+        assert_eq!(names.len(), 1, "{what}: files appeared in the vault");
+        for entry in walk(&self.app) {
+            if !self.user_can_read(&entry) {
+                continue;
+            }
+            let Ok(text) = fs::read(&entry) else { continue };
+            assert!(
+                !String::from_utf8_lossy(&text).contains(VICTIM.trim_end()),
+                "{what}: {} holds the victim's bytes",
+                entry.display()
+            );
+        }
+    }
+}
+
+impl Lab {
+    /// Whether the user's permission bits let them read `path` (they own every directory on
+    /// the way inside the app directory).
+    fn user_can_read(&self, path: &Path) -> bool {
+        let Ok(m) = fs::symlink_metadata(path) else {
+            return false;
+        };
+        let mode = m.mode();
+        (m.uid() == self.user.uid && mode & 0o400 != 0)
+            || (m.gid() == self.user.gid && mode & 0o040 != 0)
+            || mode & 0o004 != 0
+    }
+}
+
+/// Every regular file under `dir`, without following links.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let Ok(t) = e.file_type() else { continue };
+        if t.is_dir() {
+            out.extend(walk(&e.path()));
+        } else if t.is_file() {
+            out.push(e.path());
+        }
+    }
+    out
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// One attack: what the user (or, for what the kernel no longer lets users do, root on their
+/// behalf) plants, the run's arguments, and the exit codes that are acceptable.
+struct Attack {
+    name: &'static str,
+    /// Run as the user first (their own target, say).
+    before: Option<String>,
+    plant: String,
+    as_root: bool,
+    args: Vec<String>,
+    codes: &'static [i32],
+}
+
+#[test]
+fn hostile_directory_battery() {
+    if let Some(why) = missing_tools() {
+        return skip(&why);
+    }
+    let lab = Lab::new().unwrap();
+    let app = p(&lab.app).to_string();
+    let victim = p(&lab.victim).to_string();
+    let vault = p(&lab.vault).to_string();
+    let env = format!("{app}/.env");
+    let set = || {
+        vec![
+            "--target".to_string(),
+            env.clone(),
+            "--set".into(),
+            "K".into(),
+        ]
+    };
+    let with = |extra: &[&str]| {
+        let mut a = set();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let own_env = format!("printf 'K=old\\n' > {env}; chmod 600 {env}");
+    let attacks = vec![
+        Attack {
+            name: "target is a link to a root-only file",
+            before: None,
+            plant: format!("ln -s {victim} {env}"),
+            as_root: false,
+            args: set(),
+            codes: &[77],
+        },
+        Attack {
+            name: "raw target is a link to a root-only file",
+            before: None,
+            plant: format!("ln -s {victim} {app}/token"),
+            as_root: false,
+            args: vec![
+                "--target".into(),
+                format!("{app}/token"),
+                "--format".into(),
+                "raw".into(),
+                "--set".into(),
+                "-".into(),
+            ],
+            codes: &[77],
+        },
+        Attack {
+            name: "metrics file is a link to a root-only file",
+            before: None,
+            plant: format!("{own_env}; ln -s {victim} {app}/m.prom"),
+            as_root: false,
+            args: with(&["--metrics-file", &format!("{app}/m.prom")]),
+            codes: &[0, 77],
+        },
+        Attack {
+            name: "a directory on the way is a link into the vault (--create)",
+            before: None,
+            plant: format!("ln -s {vault} {app}/sub"),
+            as_root: false,
+            args: vec![
+                "--target".into(),
+                format!("{app}/sub/new.env"),
+                "--set".into(),
+                "K".into(),
+                "--create".into(),
+            ],
+            codes: &[77],
+        },
+        Attack {
+            name: "lock path is a link to a root-only file",
+            before: None,
+            plant: format!("{own_env}; ln -s {victim} {app}/..env.credshim.lock"),
+            as_root: false,
+            args: set(),
+            codes: &[77],
+        },
+        Attack {
+            name: "marker path is a link to a root-only file",
+            before: None,
+            plant: format!("{own_env}; ln -s {victim} {app}/..env.credshim.reload-pending"),
+            as_root: false,
+            args: with(&["--reload", "true"]),
+            codes: &[0],
+        },
+        Attack {
+            name: "temp-file name is a link to a root-only file (the sweep)",
+            before: None,
+            plant: format!("{own_env}; ln -s {victim} {app}/..env.credshim.AAAAAAAAAA.tmp"),
+            as_root: false,
+            args: set(),
+            codes: &[0],
+        },
+        Attack {
+            name: "target is a hard link to a root-only file",
+            before: None,
+            plant: format!("ln {victim} {env}"),
+            as_root: true,
+            args: set(),
+            // 77: the run, as the user, cannot even open it; 66 where it could.
+            codes: &[66, 77],
+        },
+        Attack {
+            name: "lock path is a hard link to a root-only file",
+            before: Some(own_env.clone()),
+            plant: format!("ln {victim} {app}/..env.credshim.lock"),
+            as_root: true,
+            args: set(),
+            codes: &[77],
+        },
+        Attack {
+            name: "target is a FIFO",
+            before: None,
+            plant: format!("mkfifo {env}"),
+            as_root: false,
+            args: set(),
+            codes: &[66],
+        },
+        Attack {
+            name: "metrics file is a FIFO",
+            before: None,
+            plant: format!("{own_env}; mkfifo {app}/m.prom"),
+            as_root: false,
+            args: with(&["--metrics-file", &format!("{app}/m.prom")]),
+            codes: &[66],
+        },
+        Attack {
+            name: "target is a device",
+            before: None,
+            plant: format!("mknod {env} c 1 3"),
+            as_root: true,
+            args: set(),
+            codes: &[66],
+        },
+        Attack {
+            name: "metrics file is a device",
+            before: Some(own_env.clone()),
+            plant: format!("mknod {app}/m.prom c 1 3"),
+            as_root: true,
+            args: with(&["--metrics-file", &format!("{app}/m.prom")]),
+            codes: &[66],
+        },
+        Attack {
+            name: "the directory is group-writable",
+            before: None,
+            plant: format!("{own_env}; chmod 0770 {app}"),
+            as_root: false,
+            args: set(),
+            codes: &[77],
+        },
+        Attack {
+            name: "the directory is world-writable",
+            before: None,
+            plant: format!("{own_env}; chmod 0777 {app}"),
+            as_root: false,
+            args: set(),
+            codes: &[77],
+        },
+    ];
+    let mut report = Vec::new();
+    for a in &attacks {
+        lab.reset();
+        if let Some(script) = &a.before {
+            lab.user.sh(script);
+        }
+        if a.as_root {
+            // Done by root for the user: the kernel no longer lets users hard-link others'
+            // files (protected_hardlinks) or make devices.
+            let out = Command::new("/bin/sh")
+                .args(["-c", &a.plant])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}: plant failed", a.name);
+        } else {
+            lab.user.sh(&a.plant);
+        }
+        let args: Vec<&str> = a.args.iter().map(String::as_str).collect();
+        let (code, stderr, took) = lab.rotate(&args);
+        assert!(
+            code.is_some_and(|c| a.codes.contains(&c)),
+            "{}: exit {code:?}, expected one of {:?}; stderr: {stderr}",
+            a.name,
+            a.codes
+        );
+        assert!(took < DEADLINE, "{}: ran {took:?}, past --deadline", a.name);
+        assert!(
+            !stderr.contains(&lab.secret),
+            "{}: the secret in stderr",
+            a.name
+        );
+        lab.victim_is_safe(a.name);
+        report.push(format!(
+            "{}: exit {} in {} ms{}",
+            a.name,
+            code.unwrap(),
+            took.as_millis(),
+            stderr
+                .lines()
+                .next()
+                .map(|l| format!(" ({l})"))
+                .unwrap_or_default()
+        ));
+    }
+    for line in &report {
+        eprintln!("hostile: {line}");
+    }
+    eprintln!(
+        "hostile: {} attacks, victim intact after each",
+        report.len()
+    );
+}
+
+/// The user replaces the target with a file of their own: the run writes into it (it is theirs
+/// now, they could read it anyway), and the root-only file it replaced stays unread.
+#[test]
+fn a_target_replaced_by_the_users_own_file_reveals_nothing_of_the_old_one() {
+    if let Some(why) = missing_tools() {
+        return skip(&why);
+    }
+    let lab = Lab::new().unwrap();
+    let env = lab.app.join(".env");
+    fs::write(&env, format!("K={}", VICTIM.trim_end())).unwrap();
+    fs::set_permissions(&env, fs::Permissions::from_mode(0o600)).unwrap();
+    let envs = p(&env);
+    lab.user.sh(&format!(
+        "mv {envs} {envs}.root && printf 'K=mine\\n' > {envs} && chmod 644 {envs}"
+    ));
+    let (code, stderr, _) = lab.rotate(&["--target", envs, "--set", "K"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let meta = fs::metadata(&env).unwrap();
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (lab.user.uid, 0o644));
+    // The root-only file the user moved away is untouched and still root's.
+    let old = fs::metadata(format!("{envs}.root")).unwrap();
+    assert_eq!((old.uid(), old.mode() & 0o777), (0, 0o600));
+    let readable = lab.user.sh(&format!("cat {envs}"));
+    assert!(!String::from_utf8_lossy(&readable.stdout).contains(VICTIM.trim_end()));
+}
+
+/// `renameat2(RENAME_EXCHANGE)` of the target and a link to the victim, in a loop, as the user,
+/// while root rotates again and again.
+#[test]
+fn a_rename_exchange_swap_loop_never_reaches_the_victim() {
+    if let Some(why) = missing_tools() {
+        return skip(&why);
+    }
+    let lab = Lab::new().unwrap();
+    let env = lab.app.join(".env");
+    let envs = p(&env).to_string();
+    let app = p(&lab.app).to_string();
+    lab.user.sh(&format!(
+        "printf 'K=old\\n' > {envs}; chmod 600 {envs}; ln -s {} {app}/evil",
+        p(&lab.victim)
+    ));
+    // The swapper: ctypes renameat2, bounded in time; stops by itself.
+    let swapper = format!(
+        "import ctypes, os, time\n\
+         libc = ctypes.CDLL(None, use_errno=True)\n\
+         a, b = b'{envs}', b'{app}/evil'\n\
+         end = time.time() + 20\n\
+         n = 0\n\
+         while time.time() < end and not os.path.exists('{app}/stop'):\n\
+         \x20   libc.renameat2(-100, a, -100, b, 2)\n\
+         \x20   n += 1\n\
+         open('{app}/swaps', 'w').write(str(n))\n"
+    );
+    fs::write(lab.base.join("swap.py"), swapper).unwrap();
+    let child = Command::new("setpriv")
+        .args([
+            &format!("--reuid={}", lab.user.uid),
+            &format!("--regid={}", lab.user.gid),
+            "--clear-groups",
+            "/usr/bin/python3",
+            p(&lab.base.join("swap.py")),
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut outcomes = std::collections::BTreeMap::<i32, u32>::new();
+    let runs = 150;
+    for _ in 0..runs {
+        let (code, stderr, took) = lab.rotate(&["--target", &envs, "--set", "K"]);
+        assert!(took < DEADLINE, "a run took {took:?}");
+        assert!(!stderr.contains(&lab.secret));
+        *outcomes.entry(code.unwrap_or(-1)).or_default() += 1;
+    }
+    lab.user.sh(&format!("touch {app}/stop"));
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "swapper: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    lab.victim_is_safe("swap loop");
+    let swaps = fs::read_to_string(lab.app.join("swaps")).unwrap_or_default();
+    eprintln!("swap loop: {runs} runs against {swaps} swaps: exit codes {outcomes:?}");
+    assert!(
+        outcomes.keys().all(|c| [0, 65, 66, 77].contains(c)),
+        "unexpected exit codes: {outcomes:?}"
+    );
+}
+
+#[test]
+fn legitimate_layouts_keep_working() {
+    if let Some(why) = missing_tools() {
+        return skip(&why);
+    }
+    let lab = Lab::new().unwrap();
+    let u = &lab.user;
+    let check = |what: &str, path: &Path, args: &[&str], owner: (u32, u32), mode: u32| {
+        let mut all = vec!["--target", p(path), "--set", "K"];
+        all.extend_from_slice(args);
+        let (code, stderr, _) = lab.rotate(&all);
+        assert_eq!(code, Some(0), "{what}: {stderr}");
+        let text = fs::read_to_string(path).unwrap();
+        assert!(text.contains(&lab.secret), "{what}: not rotated: {text}");
+        let meta = fs::metadata(path).unwrap();
+        assert_eq!(
+            (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+            (owner.0, owner.1, mode),
+            "{what}: owner or mode not kept"
+        );
+        eprintln!("legitimate: {what}: ok");
+    };
+    // Root on a directory owned by the app user, the file app:app 0600.
+    let env = lab.app.join(".env");
+    u.sh(&format!("printf 'K=old\\n' > {0}; chmod 600 {0}", p(&env)));
+    check(
+        "app:app 0600 in the app's directory",
+        &env,
+        &[],
+        (u.uid, u.gid),
+        0o600,
+    );
+    // root:app 0640 in the same directory.
+    let shared = lab.app.join("shared.env");
+    fs::write(&shared, "K=old\n").unwrap();
+    std::os::unix::fs::chown(&shared, Some(0), Some(u.gid)).unwrap();
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o640)).unwrap();
+    check(
+        "root:app 0640 in the app's directory",
+        &shared,
+        &[],
+        (0, u.gid),
+        0o640,
+    );
+    // Root in a root-only directory.
+    let root_env = lab.vault.join("root.env");
+    fs::write(&root_env, "K=old\n").unwrap();
+    check(
+        "root in a root-only directory",
+        &root_env,
+        &[],
+        (0, 0),
+        0o644,
+    );
+    fs::remove_file(&root_env).unwrap();
+    // A symlink root made, written through; the link stays a link.
+    let link = lab.base.join("link.env");
+    std::os::unix::fs::symlink(&env, &link).unwrap();
+    check("a root-made symlink", &link, &[], (u.uid, u.gid), 0o600);
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    // ~/.aws/credentials: the user's home and a directory in it, both theirs.
+    let home = lab.app.join("home");
+    u.sh(&format!(
+        "mkdir -p {0}/.aws && printf 'K=old\\n' > {0}/.aws/c.env && chmod 600 {0}/.aws/c.env",
+        p(&home)
+    ));
+    check(
+        "a file two levels into the user's home",
+        &home.join(".aws/c.env"),
+        &[],
+        (u.uid, u.gid),
+        0o600,
+    );
+    // A private subdirectory of /tmp, root's and the user's.
+    let tmp = tempfile::Builder::new()
+        .prefix("credshim-legit.")
+        .tempdir()
+        .unwrap();
+    let tmp_env = tmp.path().join("t.env");
+    check(
+        "root in a private /tmp subdirectory (--create)",
+        &tmp_env,
+        &["--create"],
+        (0, 0),
+        0o600,
+    );
+    let user_tmp = tmp.path().join("u");
+    fs::create_dir(&user_tmp).unwrap();
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    u.chown(&user_tmp);
+    u.sh(&format!(
+        "printf 'K=old\\n' > {0}/u.env; chmod 600 {0}/u.env",
+        p(&user_tmp)
+    ));
+    check(
+        "root in the user's /tmp subdirectory",
+        &user_tmp.join("u.env"),
+        &[],
+        (u.uid, u.gid),
+        0o600,
+    );
+    // A non-root user in its own directory, and in a root-owned 0777 directory (the
+    // Kubernetes emptyDir): an unprivileged run skips the directory check.
+    let empty_dir = lab.base.join("emptydir");
+    fs::create_dir(&empty_dir).unwrap();
+    fs::set_permissions(&empty_dir, fs::Permissions::from_mode(0o777)).unwrap();
+    for dir in [&lab.app, &empty_dir] {
+        let f = dir.join("own.env");
+        let out = u.sh(&format!(
+            "printf 'K=old\\n' > {f}; chmod 600 {f}; {BIN} rotate --target {f} --set K -- printf %s {s}; echo $?",
+            f = p(&f),
+            s = lab.secret
+        ));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            stdout.trim(),
+            "0",
+            "non-root in {}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(fs::read_to_string(&f).unwrap().contains(&lab.secret));
+        eprintln!("legitimate: non-root in {}: ok", dir.display());
+    }
+}
