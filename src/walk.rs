@@ -163,6 +163,16 @@ pub fn privileged() -> bool {
         || rustix::thread::capabilities(None).is_ok_and(|c| !c.effective.is_empty())
 }
 
+/// Whether this run may take another user's file-system identity (CAP_SETUID and CAP_SETGID:
+/// root's, unless a unit's CapabilityBoundingSet= took them away).
+fn can_take_identities() -> bool {
+    use rustix::thread::CapabilitySet;
+    rustix::thread::capabilities(None).is_ok_and(|c| {
+        c.effective
+            .contains(CapabilitySet::SETUID | CapabilitySet::SETGID)
+    })
+}
+
 /// A directory reached safely, with the descriptor every later operation in it goes through.
 #[derive(Debug)]
 pub struct Dir {
@@ -232,7 +242,7 @@ pub fn resolve(given: &Path, rules: Rules) -> Result<Found, WalkError> {
     let mut w = Walker {
         rules,
         me,
-        can_switch: rules.check_dirs && me == 0,
+        can_switch: rules.check_dirs && can_take_identities(),
         stack: Vec::new(),
         actor: None,
         links: 0,
@@ -240,6 +250,17 @@ pub fn resolve(given: &Path, rules: Rules) -> Result<Found, WalkError> {
     let out = w.walk(&absolute);
     if let Some(actor) = &w.actor {
         actor.leave();
+        // Say whose rights the kernel judged by: root could have opened it.
+        if let Err(WalkError::Io { path, source }) = &out
+            && source.kind() == io::ErrorKind::PermissionDenied
+        {
+            return Err(WalkError::Untrusted(format!(
+                "cannot open {}: {source}, as uid {}: the way to it belongs to that user, and \
+                 a privileged run does there only what they could do",
+                path.display(),
+                actor.uid
+            )));
+        }
     }
     out
 }
