@@ -58,6 +58,10 @@ pub enum Command {
 /// The target file and its format, shared by every subcommand.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
+    /// Read the job's settings (CREDSHIM_* lines) from FILE; the command line wins over it
+    #[arg(long = "job", value_name = "FILE")]
+    pub job: Option<PathBuf>,
+
     /// The file that holds the credential
     #[arg(long = "target", value_name = "PATH", env = "CREDSHIM_TARGET")]
     pub target: PathBuf,
@@ -70,6 +74,23 @@ pub struct TargetArgs {
         value_enum
     )]
     pub format: Option<Format>,
+}
+
+/// Every `CREDSHIM_*` name a flag reads: the names a job file may set.
+pub fn env_names() -> Vec<String> {
+    use clap::CommandFactory;
+    let cli = Cli::command();
+    let mut names = Vec::new();
+    for cmd in std::iter::once(&cli).chain(cli.get_subcommands()) {
+        names.extend(
+            cmd.get_arguments()
+                .filter_map(|a| a.get_env())
+                .map(|e| e.to_string_lossy().into_owned()),
+        );
+    }
+    names.sort();
+    names.dedup();
+    names
 }
 
 impl TargetArgs {
@@ -249,7 +270,8 @@ mod tests {
             .flat_map(|s| cmd.find_subcommand(s).unwrap().get_arguments());
         for arg in args {
             let Some(long) = arg.get_long() else { continue };
-            if ["help", "version"].contains(&long) {
+            // --job reads the variables; a job naming another job file would be a loop.
+            if ["help", "version", "job"].contains(&long) {
                 continue;
             }
             let expected = format!("CREDSHIM_{}", long.to_uppercase().replace('-', "_"));

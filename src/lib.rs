@@ -13,6 +13,7 @@ pub mod error;
 pub mod expiry;
 pub mod extract;
 pub mod format;
+pub mod job;
 pub mod json;
 pub mod lock;
 pub mod logging;

@@ -4,7 +4,7 @@ use clap::Parser;
 use credshim::cli::{CheckArgs, Cli, Command, OutputFormat, RotateArgs};
 use credshim::config::RotateConfig;
 use credshim::report::{Outcome, Report};
-use credshim::{check, logging, metrics};
+use credshim::{check, job, logging, metrics};
 use jiff::Timestamp;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -14,6 +14,18 @@ fn main() -> ExitCode {
     // SAFETY: prctl(PR_SET_DUMPABLE) takes plain integers.
     unsafe {
         libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+    // A job file fills the environment before the command line is parsed: flags win over it,
+    // and it wins over the process environment.
+    let argv: Vec<_> = std::env::args_os().collect();
+    if let Some(path) = job::flag(&argv) {
+        match job::load(&path, &credshim::cli::env_names()) {
+            Ok(lines) => job::apply(&lines),
+            Err(err) => {
+                eprintln!("{}", logging::error_line(&err.to_string()));
+                return ExitCode::from(err.exit_code());
+            }
+        }
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

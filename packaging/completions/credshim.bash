@@ -55,12 +55,16 @@ _credshim() {
             return 0
             ;;
         credshim__subcmd__check)
-            opts="-v -q -h -V --target --format --key --expiry-key --warn --crit --verbose --quiet --help --version"
+            opts="-v -q -h -V --job --target --format --key --expiry-key --warn --crit --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --target)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -149,12 +153,16 @@ _credshim() {
             return 0
             ;;
         credshim__subcmd__rotate)
-            opts="-v -q -h -V --target --format --set --expiry-from --expiry-format --ttl --min-ttl --retries --splay --metrics-file --reload --mint-timeout --reload-timeout --lock-timeout --deadline --create --dry-run --allow-in-place --output --mint --verbose --quiet --help --version"
+            opts="-v -q -h -V --job --target --format --set --expiry-from --expiry-format --ttl --min-ttl --retries --splay --metrics-file --reload --mint-timeout --reload-timeout --lock-timeout --deadline --create --dry-run --allow-in-place --output --mint --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --target)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -31,6 +31,7 @@ complete -c credshim -n "__fish_credshim_needs_command" -s V -l version -d 'Prin
 complete -c credshim -n "__fish_credshim_needs_command" -f -a "rotate" -d 'Mint a credential and splice it into the target file, atomically and under a lock'
 complete -c credshim -n "__fish_credshim_needs_command" -f -a "check" -d 'Report the time left on the credential in a target (Nagios/Icinga plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)'
 complete -c credshim -n "__fish_credshim_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l job -d 'Read the job\'s settings (CREDSHIM_* lines) from FILE; the command line wins over it' -r -F
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l target -d 'The file that holds the credential' -r -F
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l format -d 'Target format; default by extension: .json is json, anything else env' -r -f -a "env\t'`KEY=value` lines, read by dotenvy, python-dotenv, compose, systemd and sh'
 json\t'A JSON document; KEY is a JSON pointer to a string member'
@@ -62,6 +63,7 @@ complete -c credshim -n "__fish_credshim_using_subcommand rotate" -s v -l verbos
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -s q -l quiet -d 'Less logging on stderr (-q: errors only, -qq: nothing but the final error line)'
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -s V -l version -d 'Print version'
+complete -c credshim -n "__fish_credshim_using_subcommand check" -l job -d 'Read the job\'s settings (CREDSHIM_* lines) from FILE; the command line wins over it' -r -F
 complete -c credshim -n "__fish_credshim_using_subcommand check" -l target -d 'The file that holds the credential' -r -F
 complete -c credshim -n "__fish_credshim_using_subcommand check" -l format -d 'Target format; default by extension: .json is json, anything else env' -r -f -a "env\t'`KEY=value` lines, read by dotenvy, python-dotenv, compose, systemd and sh'
 json\t'A JSON document; KEY is a JSON pointer to a string member'

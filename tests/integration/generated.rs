@@ -211,9 +211,12 @@ fn environment(cmd: &Command) -> Roff {
     let mut r = Roff::new();
     r.control("SH", ["ENVIRONMENT"]);
     r.text([roman(
-        "Every option of rotate and check also reads an environment variable, so that a systemd \
-         EnvironmentFile= (one /etc/credshim/<job>.env per job) can hold a whole job. A flag on \
-         the command line wins over its variable. A switch (--create, --dry-run, ...) reads \
+        "Every option of rotate and check also reads an environment variable, and --job FILE \
+         reads the same names from a job file (one /etc/credshim/<job>.env per job), with \
+         credshim's own reader: a line that sh and systemd would read differently is refused \
+         (65) with its line number, an unknown CREDSHIM_ name is 78, and the file must belong \
+         to root or the running user and be writable by no one else (77). A flag on the \
+         command line wins over the job file, which wins over the environment. A switch (--create, --dry-run, ...) reads \
          true or false; leave a variable out rather than empty it (an empty value is an \
          error).",
     )]);
@@ -300,8 +303,8 @@ fn files() -> Roff {
     let rows = [
         (
             "/etc/credshim/<job>.env",
-            "One job: CREDSHIM_* variables read by credshim@<job>.service through \
-             EnvironmentFile=, and by cron lines that source it. The package installs \
+            "One job: CREDSHIM_* variables read with --job by credshim@<job>.service and by \
+             the cron lines; other variables in it reach the mint and the reload. The package installs \
              /etc/credshim/example.env; examples for each provider are in \
              /usr/share/doc/credshim/examples/.",
         ),
@@ -372,8 +375,8 @@ fn examples() -> Roff {
         ),
         (
             "The same job from a job file, as credshim@backstage.service runs it:",
-            "systemctl enable --now credshim@backstage.timer\nset -a; . \
-             /etc/credshim/backstage.env; set +a; credshim rotate",
+            "systemctl enable --now credshim@backstage.timer\ncredshim rotate --job \
+             /etc/credshim/backstage.env",
         ),
         (
             "Monitoring from Nagios or Icinga:",

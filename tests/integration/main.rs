@@ -7,6 +7,7 @@ mod formats;
 mod generated;
 mod harness;
 mod hostile;
+mod jobs;
 mod kubernetes;
 mod paths;
 mod postgres;
