@@ -84,11 +84,11 @@ pub enum Error {
     },
 
     /// Another run held the lock past `--lock-timeout`.
-    #[error("lock {path} still held by another run after {}s", waited.as_secs_f64())]
+    #[error("lock {path} still held by another run after {}", crate::expiry::short(*waited))]
     LockBusy { path: PathBuf, waited: Duration },
 
     /// The deadline ran out before a mint could start.
-    #[error("deadline of {}s ran out before minting", .0.as_secs_f64())]
+    #[error("deadline of {} ran out before minting", crate::expiry::short(*.0))]
     DeadlineBeforeMint(Duration),
 
     /// The mint output is unusable.

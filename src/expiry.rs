@@ -333,6 +333,18 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// `2d 3h`, `-3m` when expired. Coarse: the largest unit and the next one when non-zero; the
 /// fraction of a second is dropped.
 #[must_use]
+/// A duration for a message, as a flag would take it: `30s`, `2m 5s`, or `0.3s` below ten
+/// seconds when it has a fraction (never `30.000114894s`).
+pub fn short(d: std::time::Duration) -> String {
+    let tenths = (d.as_millis() + 50) / 100;
+    if tenths < 100 && !tenths.is_multiple_of(10) {
+        return format!("{}.{}s", tenths / 10, tenths % 10);
+    }
+    human(SignedDuration::from_secs(
+        ((d.as_millis() + 500) / 1000) as i64,
+    ))
+}
+
 pub fn human(d: SignedDuration) -> String {
     let secs = d.as_secs();
     let sign = if secs < 0 { "-" } else { "" };
@@ -363,6 +375,16 @@ pub fn human(d: SignedDuration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_durations_read_like_flags() {
+        use std::time::Duration;
+        assert_eq!(short(Duration::from_nanos(30_000_114_894)), "30s");
+        assert_eq!(short(Duration::from_millis(300)), "0.3s");
+        assert_eq!(short(Duration::from_millis(2_000)), "2s");
+        assert_eq!(short(Duration::from_secs(125)), "2m 5s");
+        assert_eq!(short(Duration::ZERO), "0s");
+    }
     use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
     use proptest::prelude::*;
     use serde_json::json;

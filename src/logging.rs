@@ -48,9 +48,35 @@ pub fn init(verbose: u8, quiet: u8) {
 
 /// The final error line: `credshim: <what failed>: <why>`.
 pub fn error_line(err: &dyn std::fmt::Display) -> String {
-    if under_journal() {
-        format!("<3>credshim: {err}")
+    failure_line(err, 1)
+}
+
+/// The final line of a run that exits `code`: at error priority in the journal, but at warning
+/// priority for 75 (another run held the lock; the unit counts it as a success).
+pub fn failure_line(err: &dyn std::fmt::Display, code: u8) -> String {
+    line_for(err, code, under_journal())
+}
+
+fn line_for(err: &dyn std::fmt::Display, code: u8, journal: bool) -> String {
+    let priority = if code == 75 { 4 } else { 3 };
+    if journal {
+        format!("<{priority}>credshim: {err}")
     } else {
         format!("credshim: {err}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_lock_is_a_warning_in_the_journal_and_the_rest_errors() {
+        assert_eq!(line_for(&"lock busy", 75, true), "<4>credshim: lock busy");
+        assert_eq!(
+            line_for(&"mint failed", 69, true),
+            "<3>credshim: mint failed"
+        );
+        assert_eq!(line_for(&"mint failed", 69, false), "credshim: mint failed");
     }
 }

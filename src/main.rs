@@ -29,9 +29,14 @@ fn main() -> ExitCode {
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            eprintln!("{}", logging::error_line(&usage_line(&e, &argv)));
+            return ExitCode::from(64);
+        }
         Err(e) => {
+            // --help and --version.
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 64 } else { 0 });
+            return ExitCode::SUCCESS;
         }
     };
     logging::init(cli.verbose, cli.quiet);
@@ -48,6 +53,7 @@ fn main() -> ExitCode {
 
 fn rotate(args: RotateArgs) -> ExitCode {
     let started = Instant::now();
+    let job = args.file.job.clone();
     let output = args.output;
     let metrics_file = args.metrics_file.clone();
     let target = args.file.target.clone();
@@ -64,7 +70,12 @@ fn rotate(args: RotateArgs) -> ExitCode {
         report.outcome = Outcome::Failed;
         report.exit_code = err.exit_code();
         report.error = Some(err.to_string());
-        eprintln!("{}", logging::error_line(err));
+        let hint = systemd_hint(err, job.as_deref());
+        eprintln!(
+            "{}{}",
+            logging::failure_line(err, err.exit_code()),
+            hint.unwrap_or_default()
+        );
     }
     // A dry run writes nothing, metrics included.
     if let Some(path) = metrics_file.filter(|_| !report.dry_run)
@@ -89,4 +100,69 @@ fn check(args: &CheckArgs) -> ExitCode {
     let (state, line) = check::check(args, Timestamp::now());
     println!("{line}");
     ExitCode::from(state as u8)
+}
+
+/// clap's error as one line, naming the variable instead of the flag when the bad value came
+/// from the environment or a job file (the operator never typed the flag).
+fn usage_line(e: &clap::Error, argv: &[std::ffi::OsString]) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let text = e.render().to_string();
+    let first = text
+        .lines()
+        .next()
+        .unwrap_or("bad command line")
+        .trim_start_matches("error: ");
+    let (arg, flag) = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(s)) => (
+            s.clone(),
+            s.split_whitespace().next().unwrap_or("").to_string(),
+        ),
+        _ => (String::new(), String::new()),
+    };
+    if let Some(long) = flag.strip_prefix("--") {
+        let typed = argv.iter().any(|a| {
+            let a = a.to_string_lossy();
+            a == flag || a.starts_with(&format!("{flag}="))
+        });
+        let var = format!("CREDSHIM_{}", long.to_uppercase().replace('-', "_"));
+        if !typed && std::env::var_os(&var).is_some() {
+            return format!(
+                "usage: {var}: {}",
+                first.replacen(&format!(" for '{arg}'"), "", 1)
+            );
+        }
+    }
+    format!("usage: {first}")
+}
+
+/// Under systemd, a write refused by the sandbox (read-only outside `ReadWritePaths=`) gets the
+/// drop-in that fixes it, on the same line.
+fn systemd_hint(err: &credshim::error::Error, job: Option<&std::path::Path>) -> Option<String> {
+    use credshim::error::Error;
+    std::env::var_os("INVOCATION_ID")?;
+    let (path, source) = match err {
+        Error::CantCreate { path, source, .. }
+        | Error::WritePermission { path, source, .. }
+        | Error::Permission { path, source, .. }
+        | Error::Io { path, source, .. } => (path, source),
+        _ => return None,
+    };
+    if !matches!(source.raw_os_error(), Some(libc::EROFS | libc::EACCES)) {
+        return None;
+    }
+    let dir = if path.is_dir() {
+        path.clone()
+    } else {
+        path.parent()?.to_path_buf()
+    };
+    let unit = job
+        .and_then(|j| j.file_stem())
+        .map(|s| format!("credshim@{}.service", s.to_string_lossy()))
+        .unwrap_or_else(|| "credshim@<job>.service".into());
+    Some(format!(
+        " (under systemd: the unit's sandbox keeps {} read-only unless a drop-in allows it: \
+         `systemctl edit {unit}`, then [Service] ReadWritePaths={})",
+        dir.display(),
+        dir.display()
+    ))
 }

@@ -1080,6 +1080,16 @@ fn a_read_only_bind_mount_refuses_before_minting() {
         .stderr_has(&errno_text(libc::EROFS))
         .log_is(&[]);
     assert_eq!(fs::read_to_string(&target).unwrap(), OLD);
+    // Under systemd (INVOCATION_ID), the same line names the drop-in that fixes it.
+    Test::new()
+        .mint("echo new")
+        .env("INVOCATION_ID", "0123456789abcdef")
+        .arg("--target")
+        .arg(&target)
+        .args(["--set", "TOKEN"])
+        .run()
+        .status(73)
+        .stderr_has(&format!("ReadWritePaths={}", ro.path().display()));
     drop(done);
     let left = temps(ro.path());
     assert!(left.is_empty(), "temp files left: {left:?}");

@@ -94,7 +94,20 @@ fn whole_stdout_and_environment_configuration() {
 
 #[test]
 fn exit_64_on_bad_command_lines() {
-    Test::new().arg("--no-such-flag").run().status(64);
+    let done = Test::new().arg("--no-such-flag").run().status(64);
+    assert_eq!(
+        done.stderr, "credshim: usage: unexpected argument '--no-such-flag' found\n",
+        "one line, in credshim's own shape"
+    );
+    // A bad value from the environment (or a job file) names the variable, not the flag.
+    Test::new()
+        .file(".env", "A=1\n")
+        .mint("echo x")
+        .args(["--target", ".env", "--set", "A"])
+        .env("CREDSHIM_MIN_TTL", "15m   # refresh early")
+        .run()
+        .status(64)
+        .stderr_has("credshim: usage: CREDSHIM_MIN_TTL: invalid value '15m   # refresh early'");
     Test::new()
         .file(".env", "A=1\n")
         .mint("echo x")
