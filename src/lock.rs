@@ -11,7 +11,6 @@ use crate::error::Error;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-use std::thread;
 use std::time::{Duration, Instant};
 
 /// A held lock; dropping it closes the file, which releases the lock.
@@ -59,7 +58,7 @@ pub fn acquire(path: &Path, timeout: Duration, deadline: Instant) -> Result<Lock
         let pause = ceiling
             .mul_f64(fastrand::f64())
             .max(Duration::from_millis(1));
-        thread::sleep(pause.min(give_up - now));
+        crate::signals::sleep(pause.min(give_up - now), "waiting for the lock")?;
         ceiling = (ceiling * 2).min(Duration::from_millis(500));
     }
 }

@@ -10,7 +10,6 @@
 use crate::error::Error;
 use crate::process::{self, RunError, Stdout};
 use std::process::Command;
-use std::thread;
 use std::time::{Duration, Instant};
 
 /// Largest mint output accepted.
@@ -108,7 +107,7 @@ pub fn mint(
             "mint attempt {attempt} failed: {msg}; retrying in {:.1}s",
             pause.as_secs_f64()
         );
-        thread::sleep(pause);
+        crate::signals::sleep(pause, "waiting to retry the mint")?;
     }
 }
 
