@@ -194,9 +194,8 @@ pub fn run_with(
     } else {
         None
     };
-    let mut child = cmd.spawn().map_err(RunError::Spawn)?;
+    let (mut child, _registered) = Registered::spawn(&mut cmd)?;
     let pid = child.id() as i32;
-    let _registered = Registered::new(pid);
     let waiter = match Waiter::new(&child, opts.wait) {
         Ok(w) => w,
         Err(e) => {
@@ -666,9 +665,14 @@ static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 struct Registered(i32);
 
 impl Registered {
-    fn new(pid: i32) -> Registered {
-        RUNNING.lock().unwrap_or_else(|e| e.into_inner()).push(pid);
-        Registered(pid)
+    /// Spawn and register in one step under the lock, so that no sweep sees the child
+    /// unregistered.
+    fn spawn(cmd: &mut Command) -> Result<(Child, Registered), RunError> {
+        let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        let child = cmd.spawn().map_err(RunError::Spawn)?;
+        running.push(child.id() as i32);
+        let pid = child.id() as i32;
+        Ok((child, Registered(pid)))
     }
 }
 
@@ -719,7 +723,9 @@ impl Subreaper {
             return;
         }
         for _ in 0..1000 {
-            let orphans = orphans();
+            // Held through the kill and the reaping: no run spawns meanwhile.
+            let running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+            let orphans = orphans(&running);
             if orphans.is_empty() {
                 return;
             }
@@ -755,7 +761,7 @@ impl Drop for Subreaper {
 }
 
 /// Our children that are no child of a [`run`] and not in our process group.
-fn orphans() -> Vec<i32> {
+fn orphans(running: &[i32]) -> Vec<i32> {
     // No child at all (the usual case: the mint left nothing): no file to read, so a run
     // makes the same syscalls whatever else the machine runs (the strace tests count them).
     use rustix::process::{WaitId, WaitIdOptions};
@@ -764,7 +770,6 @@ fn orphans() -> Vec<i32> {
         return Vec::new();
     }
     let my_group = rustix::process::getpgrp().as_raw_nonzero().get();
-    let running = RUNNING.lock().unwrap_or_else(|e| e.into_inner()).clone();
     our_children()
         .into_iter()
         .filter(|pid| !running.contains(pid))
