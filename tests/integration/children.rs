@@ -318,7 +318,16 @@ fn a_setsid_daemon_of_the_mint_does_not_survive_it() {
             "setsid sh -c 'echo $$ > \"$TEST_DIR/daemon.pid\"; exec sleep 300' &\n\
              while [ ! -s \"$TEST_DIR/daemon.pid\" ]; do sleep 0.01; done\necho token",
         )
-        .args(["--target", ".env", "--set", "A", "--mint-timeout", "8s"]);
+        .args([
+            "--target",
+            ".env",
+            "--set",
+            "A",
+            "--mint-timeout",
+            "5s",
+            "--retries",
+            "0",
+        ]);
     let (code, stderr, _) = finish(spawn(&t), Duration::from_secs(9));
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(fs::read_to_string(t.path(".env")).unwrap(), "A=token\n");
