@@ -1,7 +1,7 @@
 //! SIGTERM, SIGINT and SIGHUP: stop at the next safe point.
 //!
 //! [`install`] (called first thing by `main`) replaces the default action of the three signals
-//! with a handler that records the first signal that arrived and writes one byte into a
+//! (SIGHUP and SIGINT only when they were not ignored at start, as under `nohup`) with a handler that records the first signal that arrived and writes one byte into a
 //! self-pipe. Nothing is done in the handler itself: the code that waits — [`sleep`], the lock
 //! wait, [`crate::process`]'s poll loop — has the pipe's read end ([`wake_fd`]) among the
 //! descriptors it polls, so it wakes at once, kills what it runs, and returns
@@ -39,7 +39,14 @@ pub fn install() -> io::Result<()> {
         return Ok(());
     }
     let raw_w = PIPE.get().expect("just set").1.as_raw_fd();
+    let ignored = ignored_at_start();
     for sig in STOP {
+        // `nohup credshim`, or `credshim &` from a script, asked for SIGHUP or SIGINT to be
+        // ignored: keep that, as shells and the POSIX utilities do. SIGTERM is always caught
+        // (it is how systemd and timeout(1) stop a run).
+        if sig != libc::SIGTERM && ignored & (1 << (sig - 1)) != 0 {
+            continue;
+        }
         // SAFETY: the handler is async-signal-safe: an atomic compare-exchange and one write(2)
         // to a non-blocking pipe whose descriptor lives for the rest of the process (PIPE is
         // never dropped). signal-hook saves and restores errno around it.
@@ -52,6 +59,18 @@ pub fn install() -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The signals ignored when credshim started (`SigIgn:` of /proc/self/status, a hex mask with
+/// bit n-1 for signal n); 0 when it cannot be read.
+fn ignored_at_start() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("SigIgn:"))?;
+            u64::from_str_radix(line["SigIgn:".len()..].trim(), 16).ok()
+        })
+        .unwrap_or(0)
 }
 
 /// The first stop signal received so far, if any.

@@ -413,3 +413,19 @@ fn children_get_no_credshim_variable_and_no_descriptor_above_2() {
         assert_eq!(fds, ["0", "1", "2"], "the {who}'s descriptors:\n{listing}");
     }
 }
+
+#[test]
+fn a_hangup_ignored_at_start_stays_ignored() {
+    // `nohup credshim ...`: SIGHUP is ignored when credshim starts, and must stay so.
+    let t = Test::new()
+        .file(".env", "A=old\n")
+        .mint("echo $$ > \"$TEST_DIR/mint.pid\"\nsleep 0.5\necho new")
+        .args(["--target", ".env", "--set", "A"])
+        .wrap("trap '' HUP; exec");
+    let child = spawn(&t);
+    wait_for(&t.path("mint.pid"), Duration::from_secs(5));
+    signal(&child, Signal::HUP);
+    let (code, stderr, _) = finish(child, Duration::from_secs(5));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(fs::read_to_string(t.path(".env")).unwrap(), "A=new\n");
+}
