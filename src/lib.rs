@@ -24,6 +24,7 @@ pub mod raw;
 pub mod reload;
 pub mod report;
 pub mod secret;
+pub mod signals;
 pub mod target;
 pub mod walk;
 pub mod write;
@@ -43,7 +44,7 @@ pub fn rotate(cfg: &RotateConfig, report: &mut Report) -> Result<(), Error> {
     let deadline = Instant::now()
         .checked_add(cfg.deadline)
         .ok_or_else(|| Error::Config("--deadline is too long".into()))?;
-    splay(cfg);
+    splay(cfg)?;
 
     let mut target = Target::resolve(&cfg.target, cfg.create)?;
     let _lock = lock::acquire(&target, cfg.lock_timeout, deadline)?;
@@ -56,6 +57,7 @@ pub fn rotate(cfg: &RotateConfig, report: &mut Report) -> Result<(), Error> {
         report.outcome = Outcome::Fresh;
         return pending_reload(cfg, &target, deadline, report);
     }
+    signals::check("before minting")?;
     let out = mint(cfg, deadline, report)?;
     let (values, expiry) = extract(cfg, &out)?;
     report.keys = values
@@ -92,6 +94,7 @@ fn write_then_reload(
     report: &mut Report,
     expiry: Option<Timestamp>,
 ) -> Result<(), Error> {
+    signals::check("before writing")?;
     let marked = match cfg.reload {
         Some(_) => reload::mark_pending(target)?,
         None => false,
@@ -113,15 +116,18 @@ fn write_then_reload(
     }
     report.outcome = Outcome::Rotated;
     report.set_expiry(expiry);
+    // The marker is on disk: an interrupted run leaves the reload to the next one.
+    signals::check("the new file is in place; reload left pending")?;
     reload(cfg, target, deadline, report)
 }
 
-fn splay(cfg: &RotateConfig) {
+fn splay(cfg: &RotateConfig) -> Result<(), Error> {
     if let Some(splay) = cfg.splay {
         let pause = splay.mul_f64(fastrand::f64());
         log::info!("splay: sleeping {:.1}s", pause.as_secs_f64());
-        std::thread::sleep(pause);
+        signals::sleep(pause, "splay")?;
     }
+    Ok(())
 }
 
 /// The values the target holds now for the keys this run sets. Also proves, before anything is

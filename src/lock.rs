@@ -17,7 +17,6 @@ use crate::target::Target;
 use rustix::fs::{FileType, Mode, OFlags};
 use std::fs::{File, TryLockError};
 use std::path::Path;
-use std::thread;
 use std::time::{Duration, Instant};
 
 /// A held lock; dropping it closes the file, which releases the lock.
@@ -54,7 +53,7 @@ pub fn acquire(target: &Target, timeout: Duration, deadline: Instant) -> Result<
         let pause = ceiling
             .mul_f64(fastrand::f64())
             .max(Duration::from_millis(1));
-        thread::sleep(pause.min(give_up - now));
+        crate::signals::sleep(pause.min(give_up - now), "waiting for the lock")?;
         ceiling = (ceiling * 2).min(Duration::from_millis(500));
     }
 }

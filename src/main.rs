@@ -4,7 +4,7 @@ use clap::Parser;
 use credshim::cli::{CheckArgs, Cli, Command, OutputFormat, RotateArgs};
 use credshim::config::RotateConfig;
 use credshim::report::{Outcome, Report};
-use credshim::{check, job, logging, metrics};
+use credshim::{check, job, logging, metrics, signals};
 use jiff::Timestamp;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -40,6 +40,10 @@ fn main() -> ExitCode {
         }
     };
     logging::init(cli.verbose, cli.quiet);
+    // SIGTERM, SIGINT, SIGHUP: stop at the next safe point with 128+n (DESIGN.md guarantee 10).
+    if let Err(e) = signals::install() {
+        log::warn!("cannot install signal handlers: {e}");
+    }
     // A write past RLIMIT_FSIZE must fail with EFBIG (exit 73), not kill us mid-temp-file.
     // SAFETY: setting a signal to SIG_IGN has no preconditions.
     unsafe {

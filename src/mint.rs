@@ -10,7 +10,6 @@
 use crate::error::Error;
 use crate::process::{self, RunError, Stdout};
 use std::process::Command;
-use std::thread;
 use std::time::{Duration, Instant};
 
 /// Largest mint output accepted.
@@ -108,7 +107,7 @@ pub fn mint(
             "mint attempt {attempt} failed: {msg}; retrying in {:.1}s",
             pause.as_secs_f64()
         );
-        thread::sleep(pause);
+        crate::signals::sleep(pause, "waiting to retry the mint")?;
     }
 }
 
@@ -116,14 +115,20 @@ pub fn mint(
 pub fn mint_once(cmd: &MintCommand, timeout: Duration) -> Result<Minted, Error> {
     let name = cmd.name();
     log::info!("minting with {name}");
-    let done = process::run(
+    // As a subreaper: nothing the mint starts, even with setsid, outlives it.
+    let done = process::run_with(
         cmd.command(),
         "mint",
         Stdout::Capture(MAX_OUTPUT),
         timeout,
         Duration::from_millis(500),
+        process::Opts {
+            subreaper: true,
+            ..process::Opts::default()
+        },
     )
     .map_err(|e| match e {
+        RunError::Interrupted(sig) => Error::Interrupted(sig, "minting"),
         RunError::TooMuchOutput(_) => Error::Protocol(format!("{name} {e}")),
         _ => Error::Mint(format!("{name} {e}")),
     })?;

@@ -61,12 +61,18 @@ pub fn reload(cmd: &str, timeout: Duration, target: &Target) -> Result<Duration,
     let mut command = Command::new("/bin/sh");
     command.arg("-c").arg(cmd);
     log::info!("running reload command");
-    let failure = match process::run(
+    // Its output goes to memory files, not pipes: a daemon it starts on purpose survives
+    // credshim and may keep writing (see process::MemOutput). Not a subreaper: its daemons stay.
+    let failure = match process::run_with(
         command,
         "reload",
         Stdout::Log,
         timeout,
         Duration::from_millis(200),
+        process::Opts {
+            output_in_memory: true,
+            ..process::Opts::default()
+        },
     ) {
         Ok(done) if done.status.success() => {
             unmark(target);
@@ -79,6 +85,13 @@ pub fn reload(cmd: &str, timeout: Duration, target: &Target) -> Result<Duration,
                 msg.push_str(&line);
             }
             msg
+        }
+        Err(process::RunError::Interrupted(sig)) => {
+            // Killed with its group: still due, for the next run.
+            if let Err(e) = mark_pending(target) {
+                log::error!("{e}");
+            }
+            return Err(Error::Interrupted(sig, "reloading (reload left pending)"));
         }
         Err(e) => format!("reload command {e}"),
     };

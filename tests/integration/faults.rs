@@ -55,7 +55,7 @@ fn rotation(secret: &str) -> Test {
     Test::new()
         .file("app.env", OLD)
         .file("secret", secret)
-        .mint("cat \"$CREDSHIM_TEST_DIR/secret\"")
+        .mint("cat \"$TEST_DIR/secret\"")
         .script("reload", &log_line("reload"))
         .args([
             "--target", "app.env", "--set", "TOKEN", "--reload", "./reload",
@@ -1014,7 +1014,7 @@ fn a_full_file_system_is_73_and_the_target_is_intact() {
     let secret = new_secret();
     Test::new()
         .file("secret", &secret)
-        .mint("cat \"$CREDSHIM_TEST_DIR/secret\"")
+        .mint("cat \"$TEST_DIR/secret\"")
         .arg("--target")
         .arg(&target)
         .args(["--set", "TOKEN"])
@@ -1036,7 +1036,7 @@ fn a_file_size_limit_is_a_clean_73_not_a_sigxfsz_death() {
     let done = Test::new()
         .file("app.env", &old)
         .file("secret", &secret)
-        .mint("cat \"$CREDSHIM_TEST_DIR/secret\"")
+        .mint("cat \"$TEST_DIR/secret\"")
         .args(["--target", "app.env", "--set", "TOKEN"])
         .wrap("ulimit -f 2; exec")
         .run();

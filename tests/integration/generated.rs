@@ -638,7 +638,7 @@ fn every_example_job_runs_as_the_unit_runs_it() {
         );
         let mut t = Test::new().file("mint.out", &output).script(
             "mint",
-            &format!("{}\ncat \"$CREDSHIM_TEST_DIR/mint.out\"", log_line("mint")),
+            &format!("{}\ncat \"$TEST_DIR/mint.out\"", log_line("mint")),
         );
         if !raw {
             t = t.file("target", "APP_NAME=example\n");

@@ -15,7 +15,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_credshim");
 
 /// A shell line that appends `what` to the test's log file.
 pub fn log_line(what: &str) -> String {
-    format!("echo {what} >> \"$CREDSHIM_TEST_DIR/log\"")
+    format!("echo {what} >> \"$TEST_DIR/log\"")
 }
 
 #[must_use]
@@ -118,7 +118,7 @@ impl Test {
                 cmd.env_remove(k);
             }
         }
-        cmd.env("CREDSHIM_TEST_DIR", self.dir.path());
+        cmd.env("TEST_DIR", self.dir.path());
         for (k, v) in &self.env {
             cmd.env(k, v);
         }

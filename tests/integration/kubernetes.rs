@@ -432,11 +432,11 @@ fn manifest_checks_catch_each_mistake() {
 /// A stand-in for kubectl: each call records its argv and stdin in its own files, and answers
 /// `create secret generic --dry-run=client -o json` the way kubectl does.
 const FAKE_KUBECTL: &str = r#"
-d="$CREDSHIM_TEST_DIR/kubectl"
+d="$TEST_DIR/kubectl"
 mkdir -p "$d"
 printf '%s\n' "$@" > "$d/$$.argv"
 cat > "$d/$$.stdin"
-echo "kubectl $1" >> "$CREDSHIM_TEST_DIR/log"
+echo "kubectl $1" >> "$TEST_DIR/log"
 case "$1 $2 $3" in
 "create secret generic")
   name=$4
@@ -574,7 +574,7 @@ fn golden_reload(cronjob: &Value, restarts: bool) {
             // The mint after `--` (the fake) stands in for CREDSHIM_MINT; the target moves into
             // the test's directory, as /work/token is the pod's emptyDir.
             ("CREDSHIM_MINT", _) => {}
-            ("CREDSHIM_TARGET", _) => t = t.env(name, "work/token"),
+            ("CREDSHIM_TARGET" | "TOKEN_FILE", _) => t = t.env(name, "work/token"),
             (_, Some(v)) if name.starts_with("CREDSHIM_") => {
                 if name == "CREDSHIM_RELOAD" {
                     reload = v.to_string();

@@ -1,6 +1,7 @@
 //! The integration tests: one binary (as ripgrep and just do), driving the real `credshim`.
 
 mod chaos;
+mod children;
 mod cron;
 mod expiry;
 mod faults;
