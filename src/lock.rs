@@ -85,16 +85,13 @@ fn open(target: &Target, name: &std::ffi::OsStr, path: &Path) -> Result<File, Er
             reason: "the lock file is not a regular file; remove it".into(),
         });
     }
-    let me = rustix::process::geteuid().as_raw();
-    let owner_ok = stat.st_uid == 0
-        || stat.st_uid == me
-        || target.actor.as_ref().is_some_and(|a| a.uid == stat.st_uid);
-    if stat.st_nlink != 1 || !owner_ok {
+    if stat.st_nlink != 1 || !target.trusts(stat.st_uid) {
         return Err(Error::Untrusted {
             path: path.to_path_buf(),
             reason: format!(
                 "the lock file has {} links and belongs to uid {}: it was not made by credshim; \
-                 remove it",
+                 remove it (in a directory anyone can write, like /tmp, anyone can plant one: \
+                 keep the target in a private directory)",
                 stat.st_nlink, stat.st_uid
             ),
         });

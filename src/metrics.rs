@@ -12,7 +12,6 @@ use crate::target::Target;
 use crate::write;
 use jiff::Timestamp;
 use std::fmt::Write as _;
-use std::fs;
 use std::path::Path;
 
 const SERIES: [(&str, &str); 5] = [
@@ -40,7 +39,10 @@ const SERIES: [(&str, &str); 5] = [
 
 /// Write the metrics of `report`, a run on `target`, to `path`.
 pub fn write(path: &Path, target: &Path, report: &Report, now: Timestamp) -> Result<(), Error> {
-    let label = fs::canonicalize(target).unwrap_or_else(|_| target.to_path_buf());
+    // The label is the real path as the walk found it (never a path it would not follow).
+    let label = Target::resolve_for_reading(target)
+        .map(|t| t.real)
+        .unwrap_or_else(|_| target.to_path_buf());
     let label = escape(&label.to_string_lossy());
     let file = Target::resolve(path, true)?;
     let old = file.read().unwrap_or_default();

@@ -48,12 +48,25 @@ pub fn unmark(target: &Target) {
     }
 }
 
-/// Whether an earlier run left a reload pending.
+/// Whether an earlier run left a reload pending. A marker that belongs to someone the run does
+/// not trust (planted in a sticky, world-writable directory like `/tmp`) does not count.
 pub fn pending(target: &Target) -> bool {
     let Ok(_as) = target.acting() else {
         return false;
     };
-    crate::walk::exists(target.dir_fd(), &target.marker_name())
+    let name = target.marker_name();
+    match rustix::fs::statat(target.dir_fd(), &name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) if target.trusts(st.st_uid) => true,
+        Ok(st) => {
+            log::warn!(
+                "ignoring {}: it belongs to uid {}, not to this run",
+                target.beside_path(&name).display(),
+                st.st_uid
+            );
+            false
+        }
+        Err(_) => false,
+    }
 }
 
 /// Run `cmd`; on failure leave the marker, on success remove it.

@@ -45,13 +45,11 @@ impl Target {
         Target::locate(given, Rules::for_this_run(create), true)
     }
 
-    /// Resolve `given` only to read it (`check`): the refusals that protect a write do not apply.
+    /// Resolve `given` only to read it (`check`): the refusals that protect a replacement (hard
+    /// links, projected volumes, immutable files) do not apply, but the walk's do, so a root
+    /// `check` reads no file the directory's owner could not.
     pub fn resolve_for_reading(given: &Path) -> Result<Target, Error> {
-        let rules = Rules {
-            check_dirs: false,
-            create: false,
-        };
-        Target::locate(given, rules, false)
+        Target::locate(given, Rules::for_this_run(false), false)
     }
 
     fn locate(given: &Path, rules: Rules, for_writing: bool) -> Result<Target, Error> {
@@ -136,6 +134,14 @@ impl Target {
         })
     }
 
+    /// Whether a file owned by `uid` beside the target may steer the run: root's, the run's
+    /// user's, or the directory owner's whose identity the run takes.
+    pub fn trusts(&self, uid: u32) -> bool {
+        uid == 0
+            || uid == rustix::process::geteuid().as_raw()
+            || self.actor.as_ref().is_some_and(|a| a.uid == uid)
+    }
+
     pub fn dir_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         use std::os::fd::AsFd;
         self.dir.fd.as_fd()
@@ -168,9 +174,19 @@ impl Target {
     }
 
     /// Create a new file beside the target, exclusively, under a random name
-    /// `.<name>.credshim.<random><suffix>`, mode 0600, in the directory's owner's identity.
-    /// The caller holds [`Target::acting`].
+    /// `.<name>.credshim.<random><suffix>`, mode 0600.
+    ///
+    /// It is created with the run's own rights, not the directory owner's, even inside their
+    /// directory: a file they owned, even for a moment, they could open and keep a writable
+    /// descriptor to across the `fchown` that gives it the target's owner (a `root:app 0640`
+    /// target would then be theirs to rewrite). `O_CREAT|O_EXCL|O_NOFOLLOW` relative to the
+    /// directory's descriptor cannot be steered by anything they plant: an existing name, a
+    /// symlink included, is EEXIST.
     pub fn create_beside(&self, suffix: &str) -> Result<(OsString, File), Error> {
+        Actor::as_self(self.actor.as_ref(), || self.create_beside_as_is(suffix))
+    }
+
+    fn create_beside_as_is(&self, suffix: &str) -> Result<(OsString, File), Error> {
         let (name, _) = self.temp_affixes();
         loop {
             let mut candidate = name.clone();
@@ -202,15 +218,37 @@ impl Target {
         };
         let mut file = file;
         let mut bytes = Vec::new();
+        let too_large = || Error::TargetParse {
+            path: self.given.clone(),
+            reason: format!(
+                "it is larger than {} MiB, which no credential file is",
+                MAX_SIZE >> 20
+            ),
+        };
+        if self
+            .file
+            .as_ref()
+            .is_some_and(|(_, st)| st.st_size as u64 > MAX_SIZE)
+        {
+            return Err(too_large());
+        }
+        // Bounded even if the file grows after the fstat.
         file.rewind()
-            .and_then(|()| file.read_to_end(&mut bytes))
+            .and_then(|()| file.take(MAX_SIZE + 1).read_to_end(&mut bytes))
             .map_err(|e| Error::io("cannot read", &self.real, e))?;
+        if bytes.len() as u64 > MAX_SIZE {
+            return Err(too_large());
+        }
         String::from_utf8(bytes).map_err(|e| Error::TargetParse {
             path: self.given.clone(),
             reason: format!("not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()),
         })
     }
 }
+
+/// The largest target read (a `.env` of 16 MiB is some 400,000 lines): a bigger file would keep
+/// the run, and its lock, far past `--deadline`, and hold that much memory as root.
+pub const MAX_SIZE: u64 = 16 << 20;
 
 /// Ten random letters and digits for a temp or backup name.
 fn random_name() -> String {

@@ -104,6 +104,23 @@ impl Actor {
         let _ = set_identity(*uid, *gid, groups);
     }
 
+    /// Leave the actor's identity until [`Actor::come_back`] (the run's own rights meanwhile).
+    pub fn leave_for_a_while(actor: Option<&Actor>) {
+        if let Some(a) = actor {
+            a.leave();
+        }
+    }
+
+    /// Take the actor's identity again after [`Actor::leave_for_a_while`].
+    pub fn come_back(actor: Option<&Actor>) {
+        if let Some(a) = actor
+            && let Err(e) = a.enter()
+        {
+            // The caller's next file operation would run with root's rights: stop here.
+            panic!("cannot take uid {}'s identity again: {e}", a.uid);
+        }
+    }
+
     /// Run `f` with root's rights again (for `fchown`/`fchmod` of our own temp file).
     pub fn as_self<T>(actor: Option<&Actor>, f: impl FnOnce() -> T) -> T {
         let Some(actor) = actor else { return f() };
@@ -340,7 +357,7 @@ impl Walker {
                 FileType::Directory if !last => {
                     // `node` is the directory that was checked: a swap of the name since then
                     // changes nothing for this run.
-                    self.enter_dir(&stat, &here)?;
+                    self.enter_dir(&node, &stat, &here)?;
                     self.stack.push((node, here, stat));
                 }
                 _ if !last => {
@@ -385,7 +402,7 @@ impl Walker {
         )
         .map_err(|e| io_err(Path::new("/"), e))?;
         let stat = rustix::fs::fstat(&root).map_err(|e| io_err(Path::new("/"), e))?;
-        self.enter_dir(&stat, Path::new("/"))?;
+        self.enter_dir(&root, &stat, Path::new("/"))?;
         self.stack.push((root, PathBuf::from("/"), stat));
         Ok(())
     }
@@ -440,9 +457,18 @@ impl Walker {
 
     /// Whether a privileged run may go through `dir`; takes its owner's identity when it is
     /// the one other user.
-    fn enter_dir(&mut self, stat: &Stat, dir: &Path) -> Result<(), WalkError> {
+    fn enter_dir(&mut self, fd: &OwnedFd, stat: &Stat, dir: &Path) -> Result<(), WalkError> {
         if !self.rules.check_dirs {
             return Ok(());
+        }
+        if let Some(who) = self.acl_writer(fd, stat) {
+            return Err(WalkError::Untrusted(format!(
+                "{} is writable by {who} through its ACL (getfacl {}), so they could swap the \
+                 target under a privileged run; remove that entry (setfacl -x), or run credshim \
+                 as the directory's owner",
+                dir.display(),
+                dir.display()
+            )));
         }
         let mode = stat.st_mode;
         if mode & 0o002 != 0 && mode & 0o1000 == 0 {
@@ -469,6 +495,37 @@ impl Walker {
             self.become_other(stat.st_uid, stat.st_gid, dir)?;
         }
         Ok(())
+    }
+
+    /// Someone the run does not trust whom the directory's POSIX ACL lets write it: a named user
+    /// other than root, the run's user or the actor, or a named group other than root's, with
+    /// write permission under the mask.
+    fn acl_writer(&self, fd: &OwnedFd, stat: &Stat) -> Option<String> {
+        let dir = rustix::fs::openat(
+            fd,
+            ".",
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .ok()?;
+        let mut buf = [0u8; 4096];
+        let n = rustix::fs::fgetxattr(&dir, "system.posix_acl_access", &mut buf[..]).ok()?;
+        let entries = acl_entries(&buf[..n]);
+        // The mask limits named entries; without one (no named entries) nothing is limited.
+        let mask = entries
+            .iter()
+            .find(|e| e.0 == ACL_MASK)
+            .map_or(0o7, |e| e.1);
+        entries.iter().find_map(|&(tag, perm, id)| {
+            let writes = perm & mask & 0o2 != 0;
+            match tag {
+                ACL_USER if writes && !self.trusted(id) && id != stat.st_uid => {
+                    Some(format!("uid {id}"))
+                }
+                ACL_GROUP if writes && id != 0 => Some(group_name(id)),
+                _ => None,
+            }
+        })
     }
 
     /// A symlink steers the walk: follow it only when its owner may.
@@ -519,10 +576,14 @@ impl Walker {
             )));
         }
         let actor = Actor::of(uid, gid);
-        actor.enter().map_err(|e| WalkError::Io {
-            path: what.to_path_buf(),
-            source: e,
-        })?;
+        if let Err(e) = actor.enter() {
+            // Whatever part of the identity was taken is given back.
+            actor.leave();
+            return Err(WalkError::Io {
+                path: what.to_path_buf(),
+                source: e,
+            });
+        }
         log::debug!(
             "{} belongs to uid {uid}: acting as that user from here on",
             what.display()
@@ -563,6 +624,27 @@ pub fn open_file(dir: &OwnedFd, name: &OsStr, here: &Path) -> Result<(File, Stat
 /// Whether `name` exists in `dir` (as anything: a marker is a name, not a content).
 pub fn exists(dir: BorrowedFd<'_>, name: &OsStr) -> bool {
     rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW).is_ok()
+}
+
+const ACL_USER: u16 = 0x02;
+const ACL_GROUP: u16 = 0x08;
+const ACL_MASK: u16 = 0x10;
+
+/// The entries `(tag, permissions, id)` of a POSIX ACL in the kernel's xattr form (version 2).
+fn acl_entries(raw: &[u8]) -> Vec<(u16, u16, u32)> {
+    if raw.len() < 4 || raw[..4] != 2u32.to_le_bytes() {
+        return Vec::new();
+    }
+    raw[4..]
+        .chunks_exact(8)
+        .map(|e| {
+            (
+                u16::from_le_bytes([e[0], e[1]]),
+                u16::from_le_bytes([e[2], e[3]]),
+                u32::from_le_bytes([e[4], e[5], e[6], e[7]]),
+            )
+        })
+        .collect()
 }
 
 fn kind(mode: u32) -> &'static str {

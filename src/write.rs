@@ -70,9 +70,11 @@ pub fn replace(
 
 /// Give the temp file the target's metadata, then the contents, then fsync it.
 fn fill(target: &Target, tmp: &File, contents: &[u8], new_mode: u32) -> Result<(), Error> {
+    // The temp file is the run's own (see Target::create_beside): its metadata is set with the
+    // run's rights, on its descriptor only.
+    let _own = OwnRights::take(target);
     if let Some((old, stat)) = &target.file {
-        // The ACL and user xattrs while the file is still ours (setting an ACL needs the owner),
-        // then owner and mode with root's rights, on our own descriptor only.
+        // The ACL and user xattrs first, then owner and mode.
         copy_xattrs(old, tmp).map_err(|e| {
             Error::write(
                 "cannot copy the target's ACL or user xattrs",
@@ -80,7 +82,7 @@ fn fill(target: &Target, tmp: &File, contents: &[u8], new_mode: u32) -> Result<(
                 e,
             )
         })?;
-        Actor::as_self(target.actor.as_ref(), || -> Result<(), Error> {
+        Actor::as_self(None, || -> Result<(), Error> {
             let now = rustix::fs::fstat(tmp)
                 .map_err(|e| Error::io("cannot stat", &target.real, e.into()))?;
             if (now.st_uid, now.st_gid) != (stat.st_uid, stat.st_gid) {
@@ -106,10 +108,25 @@ fn fill(target: &Target, tmp: &File, contents: &[u8], new_mode: u32) -> Result<(
                 )
             })
         })?;
-    } else if new_mode != 0o600 {
+    } else {
+        // A new file: no ACL but what the target had (none), whatever the directory's default
+        // ACL would give it; it belongs to the directory's owner when the run acts as them.
+        drop_access_acl(tmp)
+            .map_err(|e| Error::write("cannot drop an inherited ACL", &target.real, e))?;
+        if let Some(a) = &target.actor {
+            rustix::fs::fchown(
+                tmp,
+                Some(rustix::process::Uid::from_raw(a.uid)),
+                Some(rustix::process::Gid::from_raw(a.gid)),
+            )
+            .map_err(|e| {
+                Error::write("cannot give the new file its owner", &target.real, e.into())
+            })?;
+        }
         rustix::fs::fchmod(tmp, Mode::from_raw_mode(new_mode))
             .map_err(|e| Error::write("cannot set the new file's mode", &target.real, e.into()))?;
     }
+    drop(_own);
     let mut out = tmp;
     out.write_all(contents)
         .map_err(|e| Error::write("cannot write the temp file", &target.real, e))?;
@@ -192,12 +209,38 @@ fn rewrite_in_place(target: &Target, contents: &[u8]) -> Result<(), Error> {
     })
 }
 
+/// The run's own rights for as long as this lives, inside a scope that acts as the directory's
+/// owner: the guard leaves their identity and takes it again when dropped.
+struct OwnRights<'a>(Option<&'a Actor>);
+
+impl<'a> OwnRights<'a> {
+    fn take(target: &'a Target) -> OwnRights<'a> {
+        Actor::leave_for_a_while(target.actor.as_ref());
+        OwnRights(target.actor.as_ref())
+    }
+}
+
+impl Drop for OwnRights<'_> {
+    fn drop(&mut self) {
+        Actor::come_back(self.0);
+    }
+}
+
+/// Remove an access ACL the file got from its directory's default ACL.
+fn drop_access_acl(file: &File) -> io::Result<()> {
+    match rustix::fs::fremovexattr(file, "system.posix_acl_access") {
+        Ok(()) | Err(rustix::io::Errno::NODATA | rustix::io::Errno::NOTSUP) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Copy the extended attributes that describe who may read the file (the POSIX access ACL) and
 /// the user's own (`user.*`) from `from` onto `to`. Other namespaces (`security.*`, `trusted.*`)
-/// belong to the system and are left to it.
+/// belong to the system and are left to it. An ACL `to` inherited from the directory's default
+/// ACL is removed when `from` has none: the new file is never readable by more than the old.
 fn copy_xattrs(from: &File, to: &File) -> io::Result<()> {
     let names = match rustix::fs::flistxattr_query(from) {
-        Ok(0) => return Ok(()),
+        Ok(0) => return drop_access_acl(to),
         Ok(size) => {
             let mut buf = vec![0u8; size];
             let n = rustix::fs::flistxattr(from, &mut buf[..])?;
@@ -207,6 +250,12 @@ fn copy_xattrs(from: &File, to: &File) -> io::Result<()> {
         Err(rustix::io::Errno::NOTSUP) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
+    if !names
+        .split(|&b| b == 0)
+        .any(|n| n == b"system.posix_acl_access")
+    {
+        drop_access_acl(to)?;
+    }
     for name in names.split(|&b| b == 0).filter(|n| !n.is_empty()) {
         if !(name == b"system.posix_acl_access" || name.starts_with(b"user.")) {
             continue;

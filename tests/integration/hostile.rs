@@ -683,3 +683,219 @@ fn legitimate_layouts_keep_working() {
         eprintln!("legitimate: non-root in {}: ok", dir.display());
     }
 }
+
+/// Regression (review): the temp file was created as the directory's owner and then given the
+/// target's owner, so the owner could open it in between and keep a writable descriptor to what
+/// became a `root:app 0640` target. A racer, as the user, now tries to open every temp file for
+/// writing while strace holds five runs at the temp file's fchown: it must never succeed, and the target holds only what was minted.
+#[test]
+fn the_directory_owner_never_gets_a_writable_descriptor_to_the_new_file() {
+    if let Some(why) = missing_tools() {
+        return skip(&why);
+    }
+    let lab = Lab::new().unwrap();
+    let env = lab.app.join(".env");
+    fs::write(&env, "K=old\n").unwrap();
+    std::os::unix::fs::chown(&env, Some(0), Some(lab.user.gid)).unwrap();
+    fs::set_permissions(&env, fs::Permissions::from_mode(0o640)).unwrap();
+    let app = p(&lab.app).to_string();
+    let racer = format!(
+        "import os, time\n\
+         end = time.time() + 30\n\
+         opened = 0\n\
+         tries = 0\n\
+         open('{app}/ready', 'w').close()\n\
+         while time.time() < end and not os.path.exists('{app}/stop'):\n\
+         \x20   for n in os.listdir('{app}'):\n\
+         \x20       if n.startswith('..env.credshim.') and n.endswith('.tmp'):\n\
+         \x20           tries += 1\n\
+         \x20           try:\n\
+         \x20               fd = os.open('{app}/' + n, os.O_RDWR)\n\
+         \x20               opened += 1\n\
+         \x20               os.close(fd)\n\
+         \x20           except OSError:\n\
+         \x20               pass\n\
+         open('{app}/racer', 'w').write('%d %d' % (tries, opened))\n"
+    );
+    fs::write(lab.base.join("racer.py"), racer).unwrap();
+    let child = Command::new("setpriv")
+        .args([
+            &format!("--reuid={}", lab.user.uid),
+            &format!("--regid={}", lab.user.gid),
+            "--clear-groups",
+            "/usr/bin/python3",
+            p(&lab.base.join("racer.py")),
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ready = lab.app.join("ready");
+    let waited = Instant::now();
+    while !ready.exists() && waited.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // strace holds each run for 300 ms at the fchown that gives the temp file the target's
+    // owner: the moment the racer needs.
+    for _ in 0..5 {
+        let out = Command::new("strace")
+            .args([
+                "-f",
+                "-o",
+                "/dev/null",
+                "-e",
+                "inject=fchown:delay_enter=300000",
+                BIN,
+            ])
+            .args([
+                "rotate",
+                "--target",
+                p(&env),
+                "--set",
+                "K",
+                "--",
+                "printf",
+                "%s",
+                &lab.secret,
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    lab.user.sh(&format!("touch {app}/stop"));
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "racer: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result = fs::read_to_string(lab.app.join("racer")).unwrap();
+    let (tries, opened) = result.split_once(' ').unwrap();
+    eprintln!("temp race: {tries} open attempts on temp files during 5 held runs, {opened} opened");
+    assert!(
+        tries.parse::<u32>().unwrap() > 0,
+        "the racer never saw a temp file: no race ran"
+    );
+    assert_eq!(opened, "0", "the user opened a temp file for writing");
+    let meta = fs::metadata(&env).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o777),
+        (0, lab.user.gid, 0o640)
+    );
+    assert_eq!(
+        fs::read_to_string(&env).unwrap(),
+        format!("K={}\n", lab.secret)
+    );
+}
+
+/// Regression (review): a directory someone may write through a POSIX ACL passed as "not
+/// group- or world-writable".
+#[test]
+fn a_directory_writable_through_an_acl_is_77() {
+    if let Some(why) = missing_tools() {
+        return skip(&why);
+    }
+    if Command::new("setfacl").arg("--version").output().is_err() {
+        return skip("setfacl is not installed (Debian package acl)");
+    }
+    let lab = Lab::new().unwrap();
+    let dir = lab.base.join("acl");
+    fs::create_dir(&dir).unwrap();
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+    let env = dir.join(".env");
+    fs::write(&env, "K=old\n").unwrap();
+    let out = Command::new("setfacl")
+        .args(["-m", &format!("u:{}:rwx", lab.user.name), p(&dir)])
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        return skip(&format!(
+            "this file system takes no ACL: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let (code, stderr, _) = lab.rotate(&["--target", p(&env), "--set", "K"]);
+    assert_eq!(code, Some(77), "{stderr}");
+    assert!(stderr.contains("through its ACL"), "{stderr}");
+    assert_eq!(fs::read_to_string(&env).unwrap(), "K=old\n");
+    // A read-only ACL entry is no reason to refuse.
+    Command::new("setfacl")
+        .args(["-m", &format!("u:{}:rx", lab.user.name), p(&dir)])
+        .status()
+        .unwrap();
+    let (code, stderr, _) = lab.rotate(&["--target", p(&env), "--set", "K"]);
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+/// Regression (review): `check` as root read through the directory owner's symlink into a
+/// root-only file, revealing whether a key exists and its expiry.
+#[test]
+fn check_as_root_does_not_read_through_the_owners_links() {
+    if let Some(why) = missing_tools() {
+        return skip(&why);
+    }
+    let lab = Lab::new().unwrap();
+    let link = lab.app.join("link.env");
+    lab.user
+        .sh(&format!("ln -s {} {}", p(&lab.victim), p(&link)));
+    let out = Command::new(BIN)
+        .args([
+            "check",
+            "--target",
+            p(&link),
+            "--key",
+            "root-only-victim-bytes-5d2c9e",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("as uid"), "{stdout}");
+}
+
+/// Regression (review): a file bigger than any credential file kept a root run far past
+/// `--deadline` and could take gigabytes of memory.
+#[test]
+fn an_oversized_target_is_refused_at_once() {
+    if let Some(why) = missing_tools() {
+        return skip(&why);
+    }
+    let lab = Lab::new().unwrap();
+    let env = lab.app.join(".env");
+    lab.user.sh(&format!("truncate -s 3G {}", p(&env)));
+    let (code, stderr, took) = lab.rotate(&["--target", p(&env), "--set", "K"]);
+    assert_eq!(code, Some(65), "{stderr}");
+    assert!(stderr.contains("larger than 16 MiB"), "{stderr}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+}
+
+/// Regression (review): in a sticky, world-writable directory anyone could plant the reload
+/// marker and make a root run execute `--reload` on an unchanged run.
+#[test]
+fn a_strangers_marker_in_a_sticky_directory_does_not_trigger_the_reload() {
+    if let Some(why) = missing_tools() {
+        return skip(&why);
+    }
+    let lab = Lab::new().unwrap();
+    let public = lab.base.join("public");
+    fs::create_dir(&public).unwrap();
+    fs::set_permissions(&public, fs::Permissions::from_mode(0o1777)).unwrap();
+    let env = public.join("root.env");
+    fs::write(&env, format!("K={}\n", lab.secret)).unwrap();
+    fs::set_permissions(&env, fs::Permissions::from_mode(0o600)).unwrap();
+    lab.user.sh(&format!(
+        "touch {}/.root.env.credshim.reload-pending",
+        p(&public)
+    ));
+    let ran = public.join("reload-ran");
+    let reload = format!("touch {}", p(&ran));
+    let (code, stderr, _) = lab.rotate(&["--target", p(&env), "--set", "K", "--reload", &reload]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!ran.exists(), "the planted marker triggered the reload");
+    assert!(stderr.contains("ignoring"), "{stderr}");
+}
