@@ -94,7 +94,15 @@ pub fn load(path: &Path, known: &[String]) -> Result<Vec<Line>, Error> {
         });
     }
     let mut text = String::new();
-    file.read_to_string(&mut text)
+    if stat.st_size as u64 > crate::target::MAX_SIZE {
+        return Err(Error::TargetParse {
+            path: path.to_path_buf(),
+            reason: "the job file is larger than 16 MiB".into(),
+        });
+    }
+    (&mut file)
+        .take(crate::target::MAX_SIZE)
+        .read_to_string(&mut text)
         .map_err(|e| Error::TargetParse {
             path: path.to_path_buf(),
             reason: format!("cannot read it as UTF-8 text: {e}"),
