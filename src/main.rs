@@ -44,11 +44,13 @@ fn main() -> ExitCode {
     if let Err(e) = signals::install() {
         log::warn!("cannot install signal handlers: {e}");
     }
-    // A write past RLIMIT_FSIZE must fail with EFBIG (exit 73), not kill us mid-temp-file.
-    // SAFETY: setting a signal to SIG_IGN has no preconditions.
-    unsafe {
-        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-    }
+    // A write past RLIMIT_FSIZE must fail with EFBIG (exit 73), not kill us mid-temp-file. A
+    // handler rather than SIG_IGN: exec resets a caught signal, so children get the default.
+    let _ = signal_hook::flag::register(
+        libc::SIGXFSZ,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
+    credshim::process::close_inherited();
     match cli.command {
         Command::Rotate(args) => rotate(args),
         Command::Check(args) => check(&args),

@@ -179,16 +179,9 @@ pub fn run_with(
             cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         }
     }
-    // SAFETY: only async-signal-safe calls between fork and exec: signal(2), and open, getdents
-    // and fcntl through rustix with a stack buffer (no allocation). Children get the default
-    // SIGXFSZ back: main ignores it for its own writes only.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
-            cloexec_from_3();
-            Ok(())
-        });
-    }
+    // No pre_exec: without one, std spawns with posix_spawn (vfork-like, cheaper than fork).
+    // What a pre_exec did is done once at start instead ([`close_inherited`]), or needs nothing:
+    // SIGXFSZ is caught, not ignored, so exec gives children the default action.
     let reaper = if opts.subreaper {
         Some(Subreaper::start(label))
     } else {
@@ -244,6 +237,13 @@ fn scrub_env(cmd: &mut Command) {
 /// closing outright would also close std's exec-error pipe). Lists `/proc/self/fd` with a
 /// stack buffer: no allocation after fork. Without /proc it does nothing; everything credshim
 /// opens itself is close-on-exec anyway.
+/// Mark every descriptor above 2 close-on-exec: what credshim itself opens is already, and this
+/// covers what its parent (cron, a script) let it inherit, so no child gets any of them. Call at
+/// start, before any thread. Lists `/proc/self/fd` with a stack buffer and no allocation.
+pub fn close_inherited() {
+    cloexec_from_3();
+}
+
 fn cloexec_from_3() {
     use rustix::fs::{Mode, OFlags, RawDir};
     let Ok(dir) = rustix::fs::open(
@@ -1050,6 +1050,8 @@ mod tests {
                 .unwrap()
                 .contains(FdFlags::CLOEXEC)
         );
+        // What main does at start for what credshim inherited.
+        close_inherited();
         // ls lists its own open directory too: that one points into /proc.
         let f = run(
             sh("ls -l /proc/self/fd/"),
