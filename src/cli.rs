@@ -10,26 +10,9 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The exit-code table of DESIGN.md, shown by `--help`.
-pub const EXIT_CODES: &str = "\
-Exit codes of rotate:
-   0  OK           rotated, already fresh, or unchanged
-  64  USAGE        bad command line
-  65  DATAERR      the target cannot be parsed in its format; nothing was written
-  66  NOINPUT      the target does not exist (without --create) or is not a regular file
-  69  UNAVAILABLE  the mint command failed, could not start, or timed out, after its retries
-  70  SOFTWARE     internal error (e.g. the new file did not read back as intended)
-  73  CANTCREAT    the new file could not be written or put in place; the old file is intact
-  74  IOERR        other I/O failure
-  75  TEMPFAIL     another run held the lock past --lock-timeout, or the deadline ran out
-  76  PROTOCOL     the mint output is unusable (empty, not JSON, pointer missing, bad value)
-  77  NOPERM       permission denied
-  78  CONFIG       flags that parse but do not make sense together
-  79  RELOAD       the new credential was written, but the reload command failed";
-
 /// Keep a short-lived credential fresh inside an application that reads a long-lived one.
 #[derive(Debug, Parser)]
-#[command(name = "credshim", version, propagate_version = true, after_long_help = EXIT_CODES)]
+#[command(name = "credshim", version, propagate_version = true, after_long_help = crate::error::exit_codes_help())]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -48,7 +31,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Mint a credential and splice it into the target file, atomically and under a lock
-    #[command(after_long_help = EXIT_CODES)]
+    #[command(after_long_help = crate::error::exit_codes_help())]
     Rotate(RotateArgs),
     /// Report the time left on the credential in a target (Nagios/Icinga plugin: 0 OK,
     /// 1 WARNING, 2 CRITICAL, 3 UNKNOWN)

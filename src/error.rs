@@ -12,6 +12,70 @@ use std::time::Duration;
 /// Exit code of a successful run.
 pub const OK: u8 = 0;
 
+/// DESIGN.md's exit codes of `rotate`: code, name, when. The one copy: `--help` shows it
+/// ([`exit_codes_help`]), the man page is generated from it, and a test checks that every
+/// [`Error`] maps into it. (Beyond it: 128+n when a signal stopped the run.)
+pub const EXIT_CODES: [(u8, &str, &str); 13] = [
+    (0, "OK", "rotated, already fresh, or unchanged"),
+    (64, "USAGE", "bad command line"),
+    (
+        65,
+        "DATAERR",
+        "the target cannot be parsed in its format; nothing was written",
+    ),
+    (
+        66,
+        "NOINPUT",
+        "the target does not exist (without --create) or is not a regular file",
+    ),
+    (
+        69,
+        "UNAVAILABLE",
+        "the mint command failed, could not start, or timed out, after its retries",
+    ),
+    (
+        70,
+        "SOFTWARE",
+        "internal error (e.g. the new file did not read back as intended)",
+    ),
+    (
+        73,
+        "CANTCREAT",
+        "the new file could not be written or put in place; the old file is intact",
+    ),
+    (74, "IOERR", "other I/O failure"),
+    (
+        75,
+        "TEMPFAIL",
+        "another run held the lock past --lock-timeout, or the deadline ran out",
+    ),
+    (
+        76,
+        "PROTOCOL",
+        "the mint output is unusable (empty, not JSON, pointer missing, bad value)",
+    ),
+    (77, "NOPERM", "permission denied"),
+    (
+        78,
+        "CONFIG",
+        "flags that parse but do not make sense together",
+    ),
+    (
+        79,
+        "RELOAD",
+        "the new credential was written, but the reload command failed",
+    ),
+];
+
+/// [`EXIT_CODES`] as `--help` shows it.
+pub fn exit_codes_help() -> String {
+    let mut out = String::from("Exit codes of rotate:");
+    for (code, name, when) in EXIT_CODES {
+        out.push_str(&format!("\n  {code:>2}  {name:<11}  {when}"));
+    }
+    out
+}
+
 /// Every way a run can fail.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -283,8 +347,20 @@ mod tests {
             (Error::Interrupted(libc::SIGINT, "x"), 130),
             (Error::Interrupted(libc::SIGHUP, "x"), 129),
         ];
+        let table_codes: Vec<u8> = table.iter().map(|(_, c)| *c).collect();
         for (err, code) in table {
             assert_eq!(err.exit_code(), code, "{err}");
+            assert!(
+                code > 128 || EXIT_CODES.iter().any(|(c, _, _)| *c == code),
+                "{code} is not in EXIT_CODES"
+            );
+        }
+        // And every row of the table is produced by something (or is success).
+        for (code, name, _) in EXIT_CODES {
+            assert!(
+                code == OK || table_codes.contains(&code),
+                "{code} {name}: no error has it"
+            );
         }
     }
 
