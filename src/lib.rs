@@ -5,6 +5,7 @@
 //! Every failure is an [`error::Error`] whose exit code DESIGN.md fixes; the [`report::Report`]
 //! says what happened without ever holding a value.
 
+pub mod backoff;
 pub mod check;
 pub mod cli;
 pub mod config;

@@ -12,6 +12,7 @@
 //! Why std's `File::lock` family rather than the fs2 crate: it is the same `flock(2)`, in the
 //! standard library since Rust 1.89, and fs2 has had no release since 2018.
 
+use crate::backoff::Backoff;
 use crate::error::Error;
 use crate::target::Target;
 use rustix::fs::{FileType, Mode, OFlags};
@@ -32,7 +33,7 @@ pub fn acquire(target: &Target, timeout: Duration, deadline: Instant) -> Result<
     let file = open(target, &name, path)?;
     let started = Instant::now();
     let give_up = (started + timeout).min(deadline);
-    let mut ceiling = Duration::from_millis(10);
+    let mut backoff = Backoff::lock();
     loop {
         match file.try_lock() {
             Ok(()) => {
@@ -49,12 +50,8 @@ pub fn acquire(target: &Target, timeout: Duration, deadline: Instant) -> Result<
                 waited: now - started,
             });
         }
-        // Full jitter: a random pause up to the current ceiling, so waiters do not wake together.
-        let pause = ceiling
-            .mul_f64(fastrand::f64())
-            .max(Duration::from_millis(1));
+        let pause = backoff.next_pause();
         crate::signals::sleep(pause.min(give_up - now), "waiting for the lock")?;
-        ceiling = (ceiling * 2).min(Duration::from_millis(500));
     }
 }
 

@@ -7,6 +7,7 @@
 //! the status and the mint's last stderr line in the message. [`mint`] retries such failures
 //! with exponential backoff and full jitter (1 s base, 30 s cap), never past the run's deadline.
 
+use crate::backoff::Backoff;
 use crate::error::Error;
 use crate::process::{self, RunError, Stdout};
 use std::process::Command;
@@ -61,11 +62,6 @@ impl std::fmt::Debug for Minted {
     }
 }
 
-/// First backoff ceiling; doubled for each retry.
-const BACKOFF_BASE: Duration = Duration::from_secs(1);
-/// Largest backoff ceiling.
-const BACKOFF_CAP: Duration = Duration::from_secs(30);
-
 /// Run the mint, retrying a failure (69) up to `retries` times, all before `deadline`.
 ///
 /// `deadline_len` is the configured `--deadline`, for messages. Out of time before the first
@@ -78,6 +74,7 @@ pub fn mint(
     deadline_len: Duration,
 ) -> Result<Minted, Error> {
     let mut attempt: u32 = 0;
+    let mut backoff = Backoff::mint();
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -96,10 +93,7 @@ pub fn mint(
         if attempt > retries {
             return Err(after(""));
         }
-        let ceiling = BACKOFF_BASE
-            .saturating_mul(1 << (attempt - 1).min(16))
-            .min(BACKOFF_CAP);
-        let pause = ceiling.mul_f64(fastrand::f64());
+        let pause = backoff.next_pause();
         if Instant::now() + pause >= deadline {
             return Err(after(", no time left before the deadline for another"));
         }
