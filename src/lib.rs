@@ -24,6 +24,7 @@ pub mod process;
 pub mod raw;
 pub mod reload;
 pub mod report;
+pub mod run;
 pub mod secret;
 pub mod signals;
 pub mod target;

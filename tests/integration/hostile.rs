@@ -899,3 +899,24 @@ fn a_strangers_marker_in_a_sticky_directory_does_not_trigger_the_reload() {
     assert!(!ran.exists(), "the planted marker triggered the reload");
     assert!(stderr.contains("ignoring"), "{stderr}");
 }
+
+/// credshim is not dumpable: no core dump can carry a credential, and another process of the
+/// same user cannot read its memory or environment through /proc.
+#[test]
+fn a_run_is_not_dumpable_so_its_user_cannot_read_its_memory() {
+    if let Some(why) = missing_tools() {
+        return skip(&why);
+    }
+    let lab = Lab::new().unwrap();
+    let app = p(&lab.app).to_string();
+    let out = lab.user.sh(&format!(
+        "cd {app} && printf 'K=old\\n' > own.env && \
+         printf '#!/bin/sh\\nif cat /proc/$PPID/environ >/dev/null 2>&1; then echo readable; else echo hidden; fi > {app}/seen\\nprintf tok\\n' > mint && \
+         chmod +x mint && {BIN} rotate --target own.env --set K -- ./mint; echo $?"
+    ));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+    assert_eq!(
+        fs::read_to_string(lab.app.join("seen")).unwrap().trim(),
+        "hidden"
+    );
+}
