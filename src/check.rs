@@ -7,29 +7,11 @@
 //! rename, so a read sees a whole file).
 
 use crate::cli::CheckArgs;
-use crate::expiry::{ExpiryFormat, human, jwt_exp, parse_expiry};
+use crate::duration::human;
+use crate::expiry;
 use crate::target::Target;
 use jiff::{SignedDuration, Timestamp};
 use std::time::Duration;
-
-/// The expiry a target states: `expiry_value` (an `@expiry` key's value) if it reads as a time,
-/// else the JWT `exp` of `token`.
-pub fn stored_expiry(
-    expiry_value: Option<&str>,
-    token: Option<&str>,
-    now: Timestamp,
-) -> Option<Timestamp> {
-    expiry_value
-        .and_then(|v| {
-            parse_expiry(
-                &serde_json::Value::String(v.into()),
-                ExpiryFormat::Rfc3339,
-                now,
-            )
-            .ok()
-        })
-        .or_else(|| token.and_then(jwt_exp))
-}
 
 /// Plugin states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +78,7 @@ fn evaluate(args: &CheckArgs, now: Timestamp) -> (State, String, Option<SignedDu
             None,
         );
     };
-    let Some(expiry) = stored_expiry(expiry_value.as_deref(), Some(&value), now) else {
+    let Some(expiry) = expiry::stored(expiry_value.as_deref(), Some(&value), now) else {
         let hint = match &args.expiry_key {
             Some(k) => format!("{k} is missing or not an RFC 3339 time, and {key} is not a JWT"),
             None => format!("{key} is not a JWT; give --expiry-key"),
@@ -128,9 +110,9 @@ mod tests {
     #[test]
     fn expiry_key_wins_over_the_jwt_and_garbage_falls_back() {
         let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
-        let exp = stored_expiry(Some("2026-01-01T01:00:00Z"), Some("opaque"), now);
+        let exp = expiry::stored(Some("2026-01-01T01:00:00Z"), Some("opaque"), now);
         assert_eq!(exp, Some("2026-01-01T01:00:00Z".parse().unwrap()));
-        assert_eq!(stored_expiry(Some("soon"), Some("opaque"), now), None);
-        assert_eq!(stored_expiry(None, None, now), None);
+        assert_eq!(expiry::stored(Some("soon"), Some("opaque"), now), None);
+        assert_eq!(expiry::stored(None, None, now), None);
     }
 }

@@ -4,7 +4,8 @@
 //! job. Nothing outside this module and [`crate::config`] sees these types: `config` turns them
 //! into validated settings.
 
-use crate::expiry::{ExpiryFormat, parse_duration};
+use crate::duration::parse_duration;
+use crate::expiry::ExpiryFormat;
 use crate::format::Format;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;

@@ -148,11 +148,11 @@ pub enum Error {
     },
 
     /// Another run held the lock past `--lock-timeout`.
-    #[error("lock {path} still held by another run after {}", crate::expiry::short(*waited))]
+    #[error("lock {path} still held by another run after {}", crate::duration::short(*waited))]
     LockBusy { path: PathBuf, waited: Duration },
 
     /// The deadline ran out before a mint could start.
-    #[error("deadline of {} ran out before minting", crate::expiry::short(*.0))]
+    #[error("deadline of {} ran out before minting", crate::duration::short(*.0))]
     DeadlineBeforeMint(Duration),
 
     /// The mint output is unusable.

@@ -10,12 +10,14 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod dotenv;
+pub mod duration;
 pub mod error;
 pub mod expiry;
 pub mod extract;
 pub mod format;
 pub mod job;
 pub mod json;
+pub mod keys;
 pub mod lock;
 pub mod logging;
 pub mod metrics;
@@ -31,304 +33,196 @@ pub mod target;
 pub mod walk;
 pub mod write;
 
-use config::{RotateConfig, Source};
+use config::RotateConfig;
 use error::Error;
 use extract::MintOutput;
-use jiff::{SignedDuration, Timestamp};
-use report::{KeyReport, Outcome, Report};
-use secret::Secret;
-use std::time::{Duration, Instant};
+use jiff::Timestamp;
+use keys::Keys;
+use report::{Outcome, Report};
+use std::time::Instant;
 use target::Target;
 
-/// Run one rotation, filling in `report` as it goes.
+/// Run one rotation, filling in `report` as it goes: one line per stage.
 pub fn rotate(cfg: &RotateConfig, report: &mut Report) -> Result<(), Error> {
-    report.dry_run = cfg.dry_run;
-    let deadline = Instant::now()
-        .checked_add(cfg.deadline)
-        .ok_or_else(|| Error::Config("--deadline is too long".into()))?;
-    splay(cfg)?;
-
+    let mut run = Run::start(cfg, report)?;
     let mut target = Target::resolve(&cfg.target, cfg.create)?;
-    let _lock = lock::acquire(&target, cfg.lock_timeout, deadline)?;
-    target.restat(cfg.create)?;
-    write::sweep_orphans(&target);
-    let old = target.read()?;
-    let current = current_values(cfg, &old, &target)?;
-    report.set_expiry(current_expiry(cfg, &current));
-    if is_fresh(cfg, &current, report.expiry) {
-        report.outcome = Outcome::Fresh;
-        return pending_reload(cfg, &target, deadline, report);
+    let _lock = lock::acquire(&target, cfg.lock_timeout, run.deadline)?;
+    let old = run.read(&mut target)?;
+    let mut keys = Keys::read(&cfg.sets, cfg.format, &old, &target.given)?;
+    if run.fresh(&keys) {
+        return run.pending_reload(&target);
     }
-    signals::check("before minting")?;
-    let out = mint(cfg, deadline, report)?;
-    let (values, expiry) = extract(cfg, &out)?;
-    report.keys = values
-        .iter()
-        .zip(&current)
-        .map(|((key, new), old)| KeyReport::new(key, new, old.as_deref()))
-        .collect();
-    let updates = exposed(&values);
-    let new = cfg.format.splice(&old, &updates, &target.given)?;
+    let minted = run.mint()?;
+    let expiry = run.take_minted(&mut keys, &minted)?;
+    let new = cfg.format.splice(&old, &keys.updates(), &target.given)?;
     if new == old {
-        report.outcome = Outcome::Unchanged;
-        report.set_expiry(expiry);
-        log::info!("{}: credential unchanged", target.given.display());
-        return pending_reload(cfg, &target, deadline, report);
+        return run.unchanged(&target, expiry);
     }
-    cfg.format.verify(&old, &new, &updates)?;
+    cfg.format.verify(&old, &new, &keys.updates())?;
     if cfg.dry_run {
-        report.outcome = Outcome::Rotated;
+        run.report.outcome = Outcome::Rotated;
         return Ok(());
     }
-    write_then_reload(cfg, &target, &new, deadline, report, expiry)?;
-    log::info!("{}: rotated {}", target.given.display(), key_list(&values));
+    run.write_then_reload(&target, &new, expiry)?;
+    log::info!("{}: rotated {}", target.given.display(), keys.names());
     Ok(())
 }
 
-/// Replace the target and reload. The reload-pending marker goes down first, so that a crash
-/// between the rename and the reload still gets the reload done by the next run. The report
-/// takes the new expiry only once the new file is in place.
-fn write_then_reload(
-    cfg: &RotateConfig,
-    target: &Target,
-    new: &str,
+/// One rotation in progress: its settings, its deadline, when it started, and its report.
+struct Run<'a> {
+    cfg: &'a RotateConfig,
     deadline: Instant,
-    report: &mut Report,
-    expiry: Option<Timestamp>,
-) -> Result<(), Error> {
-    signals::check("before writing")?;
-    let marked = match cfg.reload {
-        Some(_) => reload::mark_pending(target)?,
-        None => false,
-    };
-    let written = write::replace(target, new.as_bytes(), 0o600, cfg.allow_in_place);
-    if let Err(e) = written {
-        if e.file_changed() {
-            report.set_expiry(expiry);
-            // The new file is in place, whole: the application must still hear of it.
-            if e.file_complete()
-                && let Err(r) = reload(cfg, target, deadline, report)
-            {
-                log::error!("{r}");
-            }
-        } else if marked {
-            reload::unmark(target);
+    started: Timestamp,
+    report: &'a mut Report,
+}
+
+impl<'a> Run<'a> {
+    /// Start the clock (the deadline counts from here), then sleep the splay.
+    fn start(cfg: &'a RotateConfig, report: &'a mut Report) -> Result<Run<'a>, Error> {
+        report.dry_run = cfg.dry_run;
+        let deadline = Instant::now()
+            .checked_add(cfg.deadline)
+            .ok_or_else(|| Error::Config("--deadline is too long".into()))?;
+        if let Some(splay) = cfg.splay {
+            let pause = splay.mul_f64(fastrand::f64());
+            log::info!("splay: sleeping {:.1}s", pause.as_secs_f64());
+            signals::sleep(pause, "splay")?;
         }
-        return Err(e);
-    }
-    report.outcome = Outcome::Rotated;
-    report.set_expiry(expiry);
-    // The marker is on disk: an interrupted run leaves the reload to the next one.
-    signals::check("the new file is in place; reload left pending")?;
-    reload(cfg, target, deadline, report)
-}
-
-fn splay(cfg: &RotateConfig) -> Result<(), Error> {
-    if let Some(splay) = cfg.splay {
-        let pause = splay.mul_f64(fastrand::f64());
-        log::info!("splay: sleeping {:.1}s", pause.as_secs_f64());
-        signals::sleep(pause, "splay")?;
-    }
-    Ok(())
-}
-
-/// The values the target holds now for the keys this run sets. Also proves, before anything is
-/// minted, that the target parses (65) and that the keys can be set in it: a trial splice with
-/// a placeholder value finds what only setting a key reveals.
-fn current_values(
-    cfg: &RotateConfig,
-    old: &str,
-    target: &Target,
-) -> Result<Vec<Option<String>>, Error> {
-    let trial: Vec<(String, String)> = cfg
-        .sets
-        .iter()
-        .map(|s| (s.key.clone(), "placeholder".to_string()))
-        .collect();
-    cfg.format.splice(old, &trial, &target.given)?;
-    cfg.sets
-        .iter()
-        .map(|s| cfg.format.get(old, &s.key, &target.given))
-        .collect()
-}
-
-/// The expiry of the credential the target holds: its `@expiry` key, else the JWT `exp` of the
-/// first key set from the mint.
-fn current_expiry(cfg: &RotateConfig, current: &[Option<String>]) -> Option<Timestamp> {
-    let find = |want_expiry: bool| {
-        cfg.sets
-            .iter()
-            .zip(current)
-            .find(|(s, _)| (s.source == Source::Expiry) == want_expiry)
-            .and_then(|(_, v)| v.as_deref())
-    };
-    check::stored_expiry(find(true), find(false), Timestamp::now())
-}
-
-/// Fresh: every key taken from the mint is in the target, and its expiry is more than
-/// `--min-ttl` away.
-fn is_fresh(cfg: &RotateConfig, current: &[Option<String>], expiry: Option<Timestamp>) -> bool {
-    let (Some(min_ttl), Some(expiry)) = (cfg.min_ttl, expiry) else {
-        return false;
-    };
-    let missing = cfg
-        .sets
-        .iter()
-        .zip(current)
-        .any(|(s, v)| s.source != Source::Expiry && v.is_none());
-    if missing {
-        log::info!("{}: a key is missing: minting", cfg.target.display());
-        return false;
-    }
-    let left = expiry.duration_since(Timestamp::now());
-    let fresh = left > SignedDuration::try_from(min_ttl).unwrap_or(SignedDuration::MAX);
-    if fresh {
-        log::info!(
-            "{}: credential has {} left, more than --min-ttl: not minting",
-            cfg.target.display(),
-            expiry::human(left)
-        );
-    }
-    fresh
-}
-
-fn mint(cfg: &RotateConfig, deadline: Instant, report: &mut Report) -> Result<MintOutput, Error> {
-    let started = Instant::now();
-    let minted = mint::mint(
-        &cfg.mint,
-        cfg.mint_timeout,
-        cfg.retries,
-        deadline,
-        cfg.deadline,
-    );
-    report.mint_seconds = Some(started.elapsed().as_secs_f64());
-    Ok(MintOutput::new(minted?.stdout))
-}
-
-/// The value of every `--set`, by key.
-type Values = Vec<(String, Secret)>;
-
-/// The value of every `--set`, and the new credential's expiry.
-fn extract(cfg: &RotateConfig, out: &MintOutput) -> Result<(Values, Option<Timestamp>), Error> {
-    let now = Timestamp::now();
-    let mut minted = Vec::with_capacity(cfg.sets.len());
-    for s in &cfg.sets {
-        minted.push(match &s.source {
-            Source::Whole => Some(out.whole()?),
-            Source::Pointer(p) => Some(out.secret_at(p)?),
-            Source::Expiry => None,
-        });
-    }
-    let first = minted.iter().flatten().next();
-    let expiry = minted_expiry(cfg, out, first, now)?;
-    if let (Some(min_ttl), Some(expiry)) = (cfg.min_ttl, expiry) {
-        let lives = expiry.duration_since(now);
-        if lives <= SignedDuration::try_from(min_ttl).unwrap_or(SignedDuration::MAX) {
-            log::warn!(
-                "the new credential lives {}, not more than --min-ttl: every run will mint",
-                expiry::human(lives)
-            );
-        }
-    }
-    let values = cfg
-        .sets
-        .iter()
-        .zip(minted)
-        .map(|(s, value)| {
-            let value = match value {
-                Some(v) => v,
-                None => Secret::new(expiry.map(expiry::format_expiry).ok_or_else(|| {
-                    Error::Protocol(format!(
-                        "{}=@expiry: the credential's expiry is unknown (not a JWT; give \
-                         --expiry-from or --ttl)",
-                        s.key
-                    ))
-                })?),
-            };
-            Ok((s.key.clone(), value))
+        Ok(Run {
+            cfg,
+            deadline,
+            started: Timestamp::now(),
+            report,
         })
-        .collect::<Result<_, Error>>()?;
-    Ok((values, expiry))
-}
-
-/// When the minted credential expires: `--expiry-from`, else the JWT `exp` of the first value,
-/// else now + `--ttl`, else unknown.
-fn minted_expiry(
-    cfg: &RotateConfig,
-    out: &MintOutput,
-    first: Option<&Secret>,
-    now: Timestamp,
-) -> Result<Option<Timestamp>, Error> {
-    if let Some(pointer) = &cfg.expiry_from {
-        return expiry::parse_expiry(out.at(pointer)?, cfg.expiry_format, now)
-            .map(Some)
-            .map_err(|e| Error::Protocol(format!("{pointer}: {e}")));
     }
-    if let Some(exp) = first.and_then(|v| expiry::jwt_exp(v.expose())) {
-        return Ok(Some(exp));
+
+    /// Under the lock: look at the target again (another run may have replaced it while this
+    /// one waited), remove temp files a crashed run left, and read it.
+    fn read(&mut self, target: &mut Target) -> Result<String, Error> {
+        target.restat(self.cfg.create)?;
+        write::sweep_orphans(target);
+        target.read()
     }
-    Ok(cfg
-        .ttl
-        .and_then(|ttl| SignedDuration::try_from(ttl).ok())
-        .and_then(|ttl| now.checked_add(ttl).ok()))
-}
 
-fn exposed(values: &[(String, Secret)]) -> Vec<(String, String)> {
-    values
-        .iter()
-        .map(|(k, v)| (k.clone(), v.expose().to_string()))
-        .collect()
-}
-
-fn key_list(values: &[(String, Secret)]) -> String {
-    values
-        .iter()
-        .map(|(k, _)| k.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Run the reload, within `--reload-timeout` and what is left of `--deadline`.
-fn reload(
-    cfg: &RotateConfig,
-    target: &Target,
-    deadline: Instant,
-    report: &mut Report,
-) -> Result<(), Error> {
-    let Some(cmd) = &cfg.reload else {
-        return Ok(());
-    };
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        reload::mark_pending(target)?;
-        return Err(Error::Reload(
-            "no time left before --deadline to run it".into(),
-        ));
-    }
-    report.reload_ran = true;
-    let timeout = cfg.reload_timeout.min(left.max(Duration::from_millis(1)));
-    let took = reload::reload(cmd, timeout, target)?;
-    report.reload_seconds = Some(took.as_secs_f64());
-    Ok(())
-}
-
-/// Nothing changed: reload only if an earlier reload failed.
-fn pending_reload(
-    cfg: &RotateConfig,
-    target: &Target,
-    deadline: Instant,
-    report: &mut Report,
-) -> Result<(), Error> {
-    if cfg.dry_run || !reload::pending(target) {
-        return Ok(());
-    }
-    if cfg.reload.is_none() {
-        log::warn!(
-            "{} says a reload is pending, but no --reload is given",
-            target.beside_path(&target.marker_name()).display()
+    /// Whether the credential in the target is fresh enough to skip the mint (`--min-ttl`).
+    fn fresh(&mut self, keys: &Keys) -> bool {
+        self.report.set_expiry(keys.stored_expiry(self.started));
+        let fresh = expiry::is_fresh(
+            self.cfg.min_ttl,
+            keys.missing(),
+            self.report.expiry,
+            self.started,
         );
-        return Ok(());
+        if fresh {
+            self.report.outcome = Outcome::Fresh;
+        }
+        fresh
     }
-    log::info!("an earlier reload failed; reloading now");
-    reload(cfg, target, deadline, report)
+
+    /// Mint, with retries, within the deadline; the report takes the time it took.
+    fn mint(&mut self) -> Result<MintOutput, Error> {
+        signals::check("before minting")?;
+        let started = Instant::now();
+        let minted = mint::mint(
+            &self.cfg.mint,
+            self.cfg.mint_timeout,
+            self.cfg.retries,
+            self.deadline,
+            self.cfg.deadline,
+        );
+        self.report.mint_seconds = Some(started.elapsed().as_secs_f64());
+        Ok(MintOutput::new(minted?.stdout))
+    }
+
+    /// Every key's new value, and the new credential's expiry (reckoned from now: a relative
+    /// expiry counts from the mint's answer).
+    fn take_minted(
+        &mut self,
+        keys: &mut Keys,
+        out: &MintOutput,
+    ) -> Result<Option<Timestamp>, Error> {
+        let cfg = self.cfg;
+        let now = Timestamp::now();
+        let expiry = keys.take_minted(out, |first| {
+            let stated = match &cfg.expiry_from {
+                Some(pointer) => Some((pointer.as_str(), out.at(pointer)?)),
+                None => None,
+            };
+            expiry::minted(
+                stated,
+                cfg.expiry_format,
+                first.map(secret::Secret::expose),
+                cfg.ttl,
+                now,
+            )
+            .map_err(Error::Protocol)
+        })?;
+        expiry::warn_if_short_lived(cfg.min_ttl, expiry, now);
+        self.report.keys = keys.reports();
+        Ok(expiry)
+    }
+
+    /// The mint gave back what the target holds (a cached token): nothing to write.
+    fn unchanged(&mut self, target: &Target, expiry: Option<Timestamp>) -> Result<(), Error> {
+        self.report.outcome = Outcome::Unchanged;
+        self.report.set_expiry(expiry);
+        log::info!("{}: credential unchanged", target.given.display());
+        self.pending_reload(target)
+    }
+
+    /// Replace the target and reload. The reload-pending marker goes down first, so that a
+    /// crash between the rename and the reload still gets the reload done by the next run. The
+    /// report takes the new expiry only once the new file is in place.
+    fn write_then_reload(
+        &mut self,
+        target: &Target,
+        new: &str,
+        expiry: Option<Timestamp>,
+    ) -> Result<(), Error> {
+        signals::check("before writing")?;
+        let marked = match self.cfg.reload {
+            Some(_) => reload::mark_pending(target)?,
+            None => false,
+        };
+        if let Err(e) = write::replace(target, new.as_bytes(), 0o600, self.cfg.allow_in_place) {
+            if e.file_changed() {
+                self.report.set_expiry(expiry);
+                // The new file is in place, whole: the application must still hear of it.
+                if e.file_complete()
+                    && let Err(r) = self.reload(target)
+                {
+                    log::error!("{r}");
+                }
+            } else if marked {
+                reload::unmark(target);
+            }
+            return Err(e);
+        }
+        self.report.outcome = Outcome::Rotated;
+        self.report.set_expiry(expiry);
+        // The marker is on disk: an interrupted run leaves the reload to the next one.
+        signals::check("the new file is in place; reload left pending")?;
+        self.reload(target)
+    }
+
+    /// Run the reload, within `--reload-timeout` and what is left of `--deadline`.
+    fn reload(&mut self, target: &Target) -> Result<(), Error> {
+        let Some(cmd) = &self.cfg.reload else {
+            return Ok(());
+        };
+        let left = reload::time_left(self.deadline, target)?;
+        self.report.reload_ran = true;
+        let took = reload::reload(cmd, self.cfg.reload_timeout.min(left), target)?;
+        self.report.reload_seconds = Some(took.as_secs_f64());
+        Ok(())
+    }
+
+    /// Nothing changed: reload only if an earlier reload failed.
+    fn pending_reload(&mut self, target: &Target) -> Result<(), Error> {
+        if self.cfg.dry_run || !reload::wanted(target, self.cfg.reload.is_some()) {
+            return Ok(());
+        }
+        log::info!("an earlier reload failed; reloading now");
+        self.reload(target)
+    }
 }

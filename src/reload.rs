@@ -13,7 +13,7 @@ use crate::target::Target;
 use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Leave the marker before the target is replaced, so that a run killed between the rename and
 /// the reload is followed by a reload. Returns whether this call created it. It is created
@@ -67,6 +67,34 @@ pub fn pending(target: &Target) -> bool {
         }
         Err(_) => false,
     }
+}
+
+/// The time left for a reload before `deadline`; none left is a reload failure, and the marker
+/// stays for the next run.
+pub fn time_left(deadline: Instant, target: &Target) -> Result<Duration, Error> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        mark_pending(target)?;
+        return Err(Error::Reload(
+            "no time left before --deadline to run it".into(),
+        ));
+    }
+    Ok(left.max(Duration::from_millis(1)))
+}
+
+/// Whether an earlier run left a reload pending that this run can do (`has_reload`: a
+/// `--reload` is given; without one, a pending marker is only worth a warning).
+pub fn wanted(target: &Target, has_reload: bool) -> bool {
+    if !pending(target) {
+        return false;
+    }
+    if !has_reload {
+        log::warn!(
+            "{} says a reload is pending, but no --reload is given",
+            target.beside_path(&target.marker_name()).display()
+        );
+    }
+    has_reload
 }
 
 /// Run `cmd`; on failure leave the marker, on success remove it.

@@ -1,15 +1,8 @@
-//! When does a credential expire? This module reads the expiry a mint states (`--expiry-from`,
-//! interpreted per `--expiry-format`), finds the `exp` claim of a JWT, renders `@expiry` values,
-//! parses duration flags (`--ttl`, `--min-ttl`, the timeouts) and renders time left for messages.
-//! It is pure: no I/O and no clock — "now" is always passed in. Every [`ExpiryError`] means the
-//! mint output is unusable (exit 76), and no error message repeats a value that could be a secret:
-//! only values already proven to be date-times are quoted.
+//! Reading the expiry a mint states (`--expiry-from`, interpreted per `--expiry-format`), and
+//! rendering `@expiry` values. Pure: no I/O and no clock — "now" is always passed in. Every
+//! [`ExpiryError`] means the mint output is unusable (exit 76), and no error message repeats a
+//! value that could be a secret: only values already proven to be date-times are quoted.
 
-use std::time::Duration;
-
-use base64::Engine as _;
-use base64::alphabet;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use jiff::{SignedDuration, Timestamp, civil};
 use serde_json::Value;
 
@@ -257,41 +250,6 @@ fn parse_rfc3339(s: &str) -> Result<Timestamp, ExpiryError> {
     }
 }
 
-/// Base64url that takes segments with or without `=` padding, as JWT producers disagree.
-const BASE64URL: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::URL_SAFE,
-    GeneralPurposeConfig::new()
-        .with_encode_padding(false)
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
-
-/// The `exp` claim of a JWT, or `None` when `token` is not a JWT or states no usable `exp`.
-///
-/// A JWT is exactly three `.`-separated base64url segments (padded or not) whose header is a JSON
-/// object with an `alg` member and whose payload is a JSON object. A five-segment JWE is opaque.
-/// A fractional `exp` is floored. The signature is not checked.
-#[must_use]
-pub fn jwt_exp(token: &str) -> Option<Timestamp> {
-    let mut segments = token.split('.');
-    let (header, payload, signature) = (segments.next()?, segments.next()?, segments.next()?);
-    if segments.next().is_some() {
-        return None;
-    }
-    // The signature is empty for `alg: none`, but must still be base64url when present.
-    BASE64URL.decode(signature).ok()?;
-    let header: Value = serde_json::from_slice(&BASE64URL.decode(header).ok()?).ok()?;
-    header.as_object()?.get("alg")?;
-    let payload: Value = serde_json::from_slice(&BASE64URL.decode(payload).ok()?).ok()?;
-    let exp = payload.as_object()?.get("exp")?.as_number()?;
-    let second = match exp.as_i64() {
-        Some(s) => s,
-        // `as` saturates; an out-of-range second is then refused by `from_second`.
-        #[allow(clippy::cast_possible_truncation)]
-        None => exp.as_f64()?.floor() as i64,
-    };
-    Timestamp::from_second(second).ok()
-}
-
 /// `@expiry` rendering: RFC 3339 in UTC with `Z`, whole seconds (truncated),
 /// e.g. `2026-08-21T13:46:32Z`.
 #[must_use]
@@ -300,92 +258,9 @@ pub fn format_expiry(ts: Timestamp) -> String {
     format!("{ts:.0}")
 }
 
-/// The longest duration a flag takes.
-const MAX_DURATION: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
-
-/// Parse a duration flag value: `30s`, `10m`, `1h`, `1h30m`, `1.5h`, ISO 8601 `PT10M`, or bare
-/// digits meaning seconds (`90`).
-///
-/// # Errors
-///
-/// A one-line message, fit to be a clap `value_parser` error, for anything else, negative
-/// durations included.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let parsed = if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
-        t.parse::<i64>().ok().map(SignedDuration::from_secs)
-    } else {
-        t.parse::<SignedDuration>().ok()
-    };
-    let d = parsed.ok_or_else(|| {
-        format!("invalid duration {s:?}: expected e.g. 30s, 10m, 1h30m, or 90 (seconds)")
-    })?;
-    let d = Duration::try_from(d)
-        .map_err(|_| format!("invalid duration {s:?}: must not be negative"))?;
-    // Past this, adding it to a clock overflows; nothing credshim waits for is that long.
-    if d > MAX_DURATION {
-        return Err(format!("invalid duration {s:?}: longer than 10 years"));
-    }
-    Ok(d)
-}
-
-/// Human rendering of a (possibly negative) time left, for messages: `52m`, `1h 5m`, `45s`,
-/// `2d 3h`, `-3m` when expired. Coarse: the largest unit and the next one when non-zero; the
-/// fraction of a second is dropped.
-#[must_use]
-/// A duration for a message, as a flag would take it: `30s`, `2m 5s`, or `0.3s` below ten
-/// seconds when it has a fraction (never `30.000114894s`).
-pub fn short(d: std::time::Duration) -> String {
-    let tenths = (d.as_millis() + 50) / 100;
-    if tenths < 100 && !tenths.is_multiple_of(10) {
-        return format!("{}.{}s", tenths / 10, tenths % 10);
-    }
-    human(SignedDuration::from_secs(
-        ((d.as_millis() + 500) / 1000) as i64,
-    ))
-}
-
-pub fn human(d: SignedDuration) -> String {
-    let secs = d.as_secs();
-    let sign = if secs < 0 { "-" } else { "" };
-    let mut rest = secs.unsigned_abs();
-    let mut parts = Vec::with_capacity(2);
-    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
-        let n = rest / size;
-        rest %= size;
-        if !parts.is_empty() || n > 0 {
-            parts.push((n, unit));
-        }
-        if parts.len() == 2 {
-            break;
-        }
-    }
-    let text: Vec<String> = parts
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, unit)| format!("{n}{unit}"))
-        .collect();
-    if text.is_empty() {
-        "0s".to_owned()
-    } else {
-        format!("{sign}{}", text.join(" "))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn short_durations_read_like_flags() {
-        use std::time::Duration;
-        assert_eq!(short(Duration::from_nanos(30_000_114_894)), "30s");
-        assert_eq!(short(Duration::from_millis(300)), "0.3s");
-        assert_eq!(short(Duration::from_millis(2_000)), "2s");
-        assert_eq!(short(Duration::from_secs(125)), "2m 5s");
-        assert_eq!(short(Duration::ZERO), "0s");
-    }
-    use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -631,80 +506,6 @@ mod tests {
         }
     }
 
-    fn jwt(header: &str, payload: &str, pad: bool) -> String {
-        let engine = if pad { URL_SAFE } else { URL_SAFE_NO_PAD };
-        format!(
-            "{}.{}.{}",
-            engine.encode(header),
-            engine.encode(payload),
-            engine.encode(b"signature bytes!")
-        )
-    }
-
-    const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
-
-    #[test]
-    fn jwt_exp_with_and_without_padding() {
-        // These lengths make both segments need `=` padding, so the two forms differ.
-        let payload = format!(r#"{{"sub":"ab","exp":{EXP}}}"#);
-        let unpadded = jwt(HEADER, &payload, false);
-        let padded = jwt(HEADER, &payload, true);
-        assert!(padded.contains('='), "{padded}");
-        assert_eq!(jwt_exp(&unpadded), Some(at(EXP)));
-        assert_eq!(jwt_exp(&padded), Some(at(EXP)));
-    }
-
-    #[test]
-    fn jwt_exp_float_is_floored() {
-        let token = jwt(HEADER, &format!(r#"{{"exp":{EXP}.9}}"#), false);
-        assert_eq!(jwt_exp(&token), Some(at(EXP)));
-    }
-
-    #[test]
-    fn jwt_with_empty_signature_is_a_jwt() {
-        let token = jwt(r#"{"alg":"none"}"#, &format!(r#"{{"exp":{EXP}}}"#), false);
-        let (unsigned, _) = token.rsplit_once('.').unwrap();
-        assert_eq!(jwt_exp(&format!("{unsigned}.")), Some(at(EXP)));
-    }
-
-    #[test]
-    fn not_a_jwt_or_no_exp_is_none() {
-        let payload = format!(r#"{{"exp":{EXP}}}"#);
-        let good = jwt(HEADER, &payload, false);
-        assert!(jwt_exp(&good).is_some());
-        let cases = [
-            // missing exp
-            jwt(HEADER, r#"{"sub":"x"}"#, false),
-            // exp that is not a number
-            jwt(HEADER, r#"{"exp":"1787319992"}"#, false),
-            // header without alg
-            jwt(r#"{"typ":"JWT"}"#, &payload, false),
-            // header or payload not an object
-            jwt("[1]", &payload, false),
-            jwt(HEADER, "42", false),
-            // 5-segment JWE
-            format!(
-                "{good}.{}.{}",
-                URL_SAFE_NO_PAD.encode("iv"),
-                URL_SAFE_NO_PAD.encode("tag")
-            ),
-            // two segments, four segments
-            good.rsplit_once('.').unwrap().0.to_owned(),
-            format!("{good}.x"),
-            // signature that is not base64url
-            format!("{}.a+b/", good.rsplit_once('.').unwrap().0),
-            // garbage
-            "not a jwt".into(),
-            "a.b.c".into(),
-            "..".into(),
-            String::new(),
-            "ya29.a0AfH6SMBx".into(),
-        ];
-        for token in cases {
-            assert_eq!(jwt_exp(&token), None, "{token}");
-        }
-    }
-
     #[test]
     fn format_expiry_is_utc_whole_seconds() {
         assert_eq!(format_expiry(at(EXP)), "2026-08-21T13:46:32Z");
@@ -714,55 +515,6 @@ mod tests {
             format_expiry(ts("2026-08-21T15:46:32+02:00")),
             "2026-08-21T13:46:32Z"
         );
-    }
-
-    #[test]
-    fn parse_duration_accepts_flag_forms() {
-        let secs = |s| parse_duration(s).map(|d| d.as_secs_f64());
-        assert_eq!(secs("30s"), Ok(30.0));
-        assert_eq!(secs("10m"), Ok(600.0));
-        assert_eq!(secs("1h"), Ok(3600.0));
-        assert_eq!(secs("1h30m"), Ok(5400.0));
-        assert_eq!(secs("1h 30m"), Ok(5400.0));
-        assert_eq!(secs("1.5h"), Ok(5400.0));
-        assert_eq!(secs("90"), Ok(90.0));
-        assert_eq!(secs("0"), Ok(0.0));
-        assert_eq!(secs("500ms"), Ok(0.5));
-        assert_eq!(secs("PT5M"), Ok(300.0));
-        assert_eq!(secs(" 10m "), Ok(600.0));
-    }
-
-    #[test]
-    fn parse_duration_refuses_bad_input() {
-        for bad in [
-            "",
-            "abc",
-            "-5m",
-            "5m ago",
-            "-90",
-            "10x",
-            "1h30",
-            "99999999999999999999",
-        ] {
-            let err = parse_duration(bad).unwrap_err();
-            assert!(!err.contains('\n') && !err.ends_with('.'), "{err}");
-            assert!(err.starts_with("invalid duration"), "{err}");
-        }
-        assert!(parse_duration("-5m").unwrap_err().contains("negative"));
-    }
-
-    #[test]
-    fn human_is_coarse_and_signed() {
-        let h = |s| human(SignedDuration::from_secs(s));
-        assert_eq!(h(52 * 60), "52m");
-        assert_eq!(h(3600 + 5 * 60 + 59), "1h 5m");
-        assert_eq!(h(3600 + 30), "1h");
-        assert_eq!(h(45), "45s");
-        assert_eq!(h(-3 * 60), "-3m");
-        assert_eq!(h(-(3 * 60 + 20)), "-3m 20s");
-        assert_eq!(h(2 * 86_400 + 3 * 3600 + 59), "2d 3h");
-        assert_eq!(h(0), "0s");
-        assert_eq!(human(SignedDuration::from_millis(-400)), "0s");
     }
 
     proptest! {

@@ -1,0 +1,154 @@
+//! When does a credential expire, and is the one in the target still fresh enough to skip the
+//! mint? The policy lives here; [`parse`] reads what a mint states (`--expiry-from` per
+//! `--expiry-format`) and renders `@expiry` values, [`jwt`] reads a JWT's `exp`. No I/O and no
+//! clock: "now" is always passed in.
+//!
+//! - The target's credential expires at its `@expiry` key's value, else at the JWT `exp` of the
+//!   first key set from the mint ([`stored`]).
+//! - It is fresh while every key set from the mint is present and it has more than `--min-ttl`
+//!   left ([`is_fresh`]).
+//! - A new credential expires at what `--expiry-from` points at, else its JWT `exp`, else now +
+//!   `--ttl`, else never known ([`minted`]); one that lives no longer than `--min-ttl` is worth a
+//!   warning, since every run will then mint ([`warn_if_short_lived`]).
+
+mod jwt;
+mod parse;
+
+pub use jwt::jwt_exp;
+pub use parse::{ExpiryError, ExpiryFormat, format_expiry, parse_expiry};
+
+use crate::duration::human;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+use std::time::Duration;
+
+/// The expiry a target states: `expiry_value` (an `@expiry` key's value) if it reads as a time,
+/// else the JWT `exp` of `token`.
+pub fn stored(
+    expiry_value: Option<&str>,
+    token: Option<&str>,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    expiry_value
+        .and_then(|v| parse_expiry(&Value::String(v.into()), ExpiryFormat::Rfc3339, now).ok())
+        .or_else(|| token.and_then(jwt_exp))
+}
+
+/// Whether the credential in the target, expiring at `expiry`, can stay: a `--min-ttl` is set,
+/// no key taken from the mint is missing, and more than `min_ttl` is left. Says why at info.
+pub fn is_fresh(
+    min_ttl: Option<Duration>,
+    missing: bool,
+    expiry: Option<Timestamp>,
+    now: Timestamp,
+) -> bool {
+    let (Some(min_ttl), Some(expiry)) = (min_ttl, expiry) else {
+        return false;
+    };
+    if missing {
+        log::info!("a key is missing from the target: minting");
+        return false;
+    }
+    let left = expiry.duration_since(now);
+    let fresh = left > signed(min_ttl);
+    if fresh {
+        log::info!(
+            "the credential has {} left, more than --min-ttl: not minting",
+            human(left)
+        );
+    }
+    fresh
+}
+
+/// When the minted credential expires: the value `--expiry-from` points at (`stated`, read per
+/// `format`), else the JWT `exp` of `first` (the first value set from the mint), else now +
+/// `ttl`, else unknown. An unreadable stated expiry is an error naming the pointer.
+pub fn minted(
+    stated: Option<(&str, &Value)>,
+    format: ExpiryFormat,
+    first: Option<&str>,
+    ttl: Option<Duration>,
+    now: Timestamp,
+) -> Result<Option<Timestamp>, String> {
+    if let Some((pointer, value)) = stated {
+        return parse_expiry(value, format, now)
+            .map(Some)
+            .map_err(|e| format!("{pointer}: {e}"));
+    }
+    if let Some(exp) = first.and_then(jwt_exp) {
+        return Ok(Some(exp));
+    }
+    Ok(ttl
+        .and_then(|ttl| SignedDuration::try_from(ttl).ok())
+        .and_then(|ttl| now.checked_add(ttl).ok()))
+}
+
+/// Warn when a new credential lives no longer than `--min-ttl`: every run would mint.
+pub fn warn_if_short_lived(min_ttl: Option<Duration>, expiry: Option<Timestamp>, now: Timestamp) {
+    if let (Some(min_ttl), Some(expiry)) = (min_ttl, expiry) {
+        let lives = expiry.duration_since(now);
+        if lives <= signed(min_ttl) {
+            log::warn!(
+                "the new credential lives {}, not more than --min-ttl: every run will mint",
+                human(lives)
+            );
+        }
+    }
+}
+
+fn signed(d: Duration) -> SignedDuration {
+    SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: i64) -> Timestamp {
+        Timestamp::from_second(s).unwrap()
+    }
+
+    #[test]
+    fn fresh_only_with_min_ttl_all_keys_and_time_left() {
+        let now = at(1_800_000_000);
+        let m = Some(Duration::from_secs(600));
+        assert!(is_fresh(m, false, Some(at(1_800_000_601)), now));
+        assert!(!is_fresh(m, false, Some(at(1_800_000_600)), now));
+        assert!(!is_fresh(m, true, Some(at(1_800_009_999)), now));
+        assert!(!is_fresh(None, false, Some(at(1_800_009_999)), now));
+        assert!(!is_fresh(m, false, None, now));
+    }
+
+    #[test]
+    fn minted_prefers_the_stated_expiry_then_the_jwt_then_the_ttl() {
+        let now = at(1_800_000_000);
+        let stated = Value::String("2027-01-15T08:00:00Z".into());
+        let got = minted(Some(("/e", &stated)), ExpiryFormat::Auto, None, None, now).unwrap();
+        assert_eq!(got, Some("2027-01-15T08:00:00Z".parse().unwrap()));
+        let ttl = minted(
+            None,
+            ExpiryFormat::Auto,
+            Some("opaque"),
+            Some(Duration::from_secs(60)),
+            now,
+        );
+        assert_eq!(ttl.unwrap(), Some(at(1_800_000_060)));
+        assert_eq!(
+            minted(None, ExpiryFormat::Auto, Some("opaque"), None, now).unwrap(),
+            None
+        );
+        let bad = Value::Bool(true);
+        let err = minted(Some(("/e", &bad)), ExpiryFormat::Auto, None, None, now).unwrap_err();
+        assert!(err.starts_with("/e: "), "{err}");
+    }
+
+    #[test]
+    fn stored_reads_the_expiry_key_before_the_jwt() {
+        let now = at(1_800_000_000);
+        assert_eq!(
+            stored(Some("2027-01-15T08:00:00Z"), Some("not-a-jwt"), now),
+            Some("2027-01-15T08:00:00Z".parse().unwrap())
+        );
+        assert_eq!(stored(Some("garbage"), Some("not-a-jwt"), now), None);
+    }
+}
