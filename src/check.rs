@@ -6,7 +6,7 @@
 //! 2 CRITICAL, 3 UNKNOWN); it only reads, and takes no lock (the target is only ever replaced by
 //! rename, so a read sees a whole file).
 
-use crate::cli::CheckArgs;
+use crate::config::CheckConfig;
 use crate::duration::human;
 use crate::expiry;
 use crate::target::Target;
@@ -33,33 +33,34 @@ impl State {
     }
 }
 
-/// Run `check`: the plugin state and its one output line.
-pub fn check(args: &CheckArgs, now: Timestamp) -> (State, String) {
-    let (state, text, ttl) = evaluate(args, now);
+/// Run `check`: the plugin state and its one output line. A command line that does not make
+/// sense (`Err`, from [`CheckConfig::from_args`]) is UNKNOWN.
+pub fn check(cfg: Result<&CheckConfig, &str>, now: Timestamp) -> (State, String) {
+    let (state, text, ttl) = match cfg {
+        Ok(cfg) => evaluate(cfg, now),
+        Err(why) => (State::Unknown, why.to_string(), None),
+    };
     let mut line = format!("CREDSHIM {} - {text}", state.label());
-    if let Some(ttl) = ttl {
+    if let (Some(ttl), Ok(cfg)) = (ttl, cfg) {
         line.push_str(&format!(
             " | ttl={}s;{};{}",
             ttl.as_secs(),
-            args.warn.as_secs(),
-            args.crit.as_secs()
+            cfg.warn.as_secs(),
+            cfg.crit.as_secs()
         ));
     }
     (state, line)
 }
 
-fn evaluate(args: &CheckArgs, now: Timestamp) -> (State, String, Option<SignedDuration>) {
+fn evaluate(args: &CheckConfig, now: Timestamp) -> (State, String, Option<SignedDuration>) {
     let key = &args.key;
-    if args.crit > args.warn {
-        return (State::Unknown, "--crit must not exceed --warn".into(), None);
-    }
-    let target = match Target::resolve_for_reading(&args.file.target) {
+    let target = match Target::resolve_for_reading(&args.target) {
         Ok(t) => t,
         Err(e) if e.exit_code() == 66 => return (State::Critical, e.to_string(), None),
         Err(e) => return (State::Unknown, e.to_string(), None),
     };
     let read = target.read().and_then(|text| {
-        let format = args.file.format();
+        let format = args.format;
         let value = format.get(&text, key, &target.given)?;
         let expiry = match &args.expiry_key {
             Some(k) => format.get(&text, k, &target.given)?,
@@ -74,7 +75,7 @@ fn evaluate(args: &CheckArgs, now: Timestamp) -> (State, String, Option<SignedDu
     let Some(value) = value else {
         return (
             State::Critical,
-            format!("{key} is missing from {}", args.file.target.display()),
+            format!("{key} is missing from {}", args.target.display()),
             None,
         );
     };

@@ -4,7 +4,7 @@
 //! (64), JSON pointers (64), a mint command to run (64), and combinations that parse but make no
 //! sense (78). The pipeline stages see only these types.
 
-use crate::cli::RotateArgs;
+use crate::cli::{CheckArgs, RotateArgs};
 use crate::error::Error;
 use crate::expiry::ExpiryFormat;
 use crate::format::Format;
@@ -51,6 +51,34 @@ impl SetSpec {
         Ok(SetSpec {
             key: key.to_string(),
             source,
+        })
+    }
+}
+
+/// Everything `check` needs, validated.
+#[derive(Debug, Clone)]
+pub struct CheckConfig {
+    pub target: PathBuf,
+    pub format: Format,
+    pub key: String,
+    pub expiry_key: Option<String>,
+    pub warn: Duration,
+    pub crit: Duration,
+}
+
+impl CheckConfig {
+    /// Validate `check`'s command line; the reason when it does not make sense.
+    pub fn from_args(args: &CheckArgs) -> Result<CheckConfig, String> {
+        if args.crit > args.warn {
+            return Err("--crit must not exceed --warn".into());
+        }
+        Ok(CheckConfig {
+            target: args.file.target.clone(),
+            format: args.file.format(),
+            key: args.key.clone(),
+            expiry_key: args.expiry_key.clone(),
+            warn: args.warn,
+            crit: args.crit,
         })
     }
 }

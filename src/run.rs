@@ -8,7 +8,7 @@
 //! drop-in hint when the sandbox refused a write) and `--output`.
 
 use crate::cli::{CheckArgs, Cli, Command, OutputFormat, RotateArgs};
-use crate::config::RotateConfig;
+use crate::config::{CheckConfig, RotateConfig};
 use crate::report::{Outcome, Report};
 use crate::{check, job, logging, metrics, signals};
 use clap::Parser;
@@ -108,7 +108,8 @@ fn rotate(args: RotateArgs) -> u8 {
 }
 
 fn check(args: &CheckArgs) -> u8 {
-    let (state, line) = check::check(args, Timestamp::now());
+    let cfg = CheckConfig::from_args(args);
+    let (state, line) = check::check(cfg.as_ref().map_err(String::as_str), Timestamp::now());
     println!("{line}");
     state as u8
 }
