@@ -204,7 +204,7 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
   echo
   echo "## 2. The splice alone"
   echo
-  echo "\`credshim::dotenv::splice\` (pure, in memory) setting one key of an n-line file. CPU time is"
+  echo "\`credshim::format::env::splice\` (pure, in memory) setting one key of an n-line file. CPU time is"
   echo "the thread's own, which other processes on the machine disturb less than wall time."
   echo
   cat "$work/splice.md"

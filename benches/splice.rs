@@ -1,4 +1,4 @@
-//! The `.env` splice alone (`credshim::dotenv::splice`, pure text in, text out) on files of 1k,
+//! The `.env` splice alone (`credshim::format::env::splice`, pure text in, text out) on files of 1k,
 //! 10k, 100k and 1M lines: the time per line must stay flat, i.e. the splice is linear.
 //!
 //! `cargo bench --bench splice [-- LINES...]` (release profile). No harness: each size is spliced
@@ -75,7 +75,7 @@ fn main() {
     for lines in sizes {
         let text = env_file(lines);
         // Check once that the bench measures a real splice.
-        let out = credshim::dotenv::splice(&text, &updates).expect("the bench file splices");
+        let out = credshim::format::env::splice(&text, &updates).expect("the bench file splices");
         assert!(out.text.contains(&format!("\nTOKEN={JWT}\n")));
         assert_eq!(
             out.text.len(),
@@ -86,7 +86,7 @@ fn main() {
         let started = Instant::now();
         while walls.len() < 5 || started.elapsed() < BUDGET {
             let (t, c) = (Instant::now(), thread_cpu());
-            let out = credshim::dotenv::splice(black_box(&text), black_box(&updates));
+            let out = credshim::format::env::splice(black_box(&text), black_box(&updates));
             drop(black_box(out).unwrap());
             cpus.push(thread_cpu() - c);
             walls.push(t.elapsed());

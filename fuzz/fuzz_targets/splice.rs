@@ -1,4 +1,4 @@
-//! Fuzz `credshim::dotenv::splice` with any file, any key and any value (see `src/lib.rs` for the
+//! Fuzz `credshim::format::env::splice` with any file, any key and any value (see `src/lib.rs` for the
 //! input layout and the property). Run with `.ci/fuzz`.
 
 #![no_main]

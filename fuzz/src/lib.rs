@@ -2,13 +2,13 @@
 //! `tests/integration/paths.rs` (which includes this file with `#[path]`), so both check exactly
 //! the same thing.
 //!
-//! For any file text, any key and any value, `credshim::dotenv::splice` never panics, and either
+//! For any file text, any key and any value, `credshim::format::env::splice` never panics, and either
 //! refuses, or produces a file where `get` reads the key back as the value, `verify` (dotenvy:
 //! every other key reads as before) accepts it, every other key reads as before with credshim's
 //! own reader too, and splicing again changes nothing. `verify` may refuse only a file holding a
 //! `$`: there another key may expand the one being set, which credshim refuses by design (70).
 
-use credshim::dotenv::{get, splice, verify};
+use credshim::format::env::{get, splice, verify};
 
 /// What a case came to, when it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,178 @@
+//! The target formats behind one interface.
+//!
+//! Each format offers the same pure operations: whether a key can name a value
+//! ([`Format::check_key`]), read a key's current value ([`Format::get`]), set keys
+//! ([`Format::splice`]), and check a new text against the old ([`Format::verify`]). A format is a
+//! module implementing [`Syntax`]; [`Format`], the `--format` values, is the registry that maps
+//! each variant to its module, and the one place a format's [`Refusal`] becomes the run's
+//! [`Error`]: a file the format cannot parse is 65, a value it cannot carry is 76, a key it cannot
+//! address is 64, updates it cannot take together are 78. The pipeline never needs to know which
+//! format it writes. A new format is a new module and its variant here.
+
+pub mod env;
+pub mod json;
+pub mod raw;
+
+use crate::error::Error;
+use clap::ValueEnum;
+use std::path::Path;
+
+/// A target file format: the registry of the [`Syntax`] of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// `KEY=value` lines, read by dotenvy, python-dotenv, compose, systemd and sh
+    Env,
+    /// A JSON document; KEY is a JSON pointer to a string member
+    Json,
+    /// The whole file is the value; the one KEY is `-`
+    Raw,
+}
+
+impl Format {
+    /// The module that reads and writes this format.
+    fn syntax(self) -> &'static dyn Syntax {
+        match self {
+            Format::Env => &env::Env,
+            Format::Json => &json::Json,
+            Format::Raw => &raw::Raw,
+        }
+    }
+}
+
+/// What a format does with a target's text: pure, text in, text out. No message may hold a value.
+pub trait Syntax {
+    /// The file extension (lower case, without the dot) that selects this format when
+    /// `--format` is not given; `None` for none.
+    fn extension(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Whether `key` can name a value in this format; the reason when not.
+    fn check_key(&self, key: &str) -> Result<(), String>;
+
+    /// The value of `key` in `text`, `None` when absent.
+    fn get(&self, text: &str, key: &str) -> Result<Option<String>, Refusal>;
+
+    /// `text` with every key of `updates` set.
+    fn splice(&self, text: &str, updates: &[(String, String)]) -> Result<Spliced, Refusal>;
+
+    /// Whether `new` holds the updated values and everything else as in `old`; the first
+    /// mismatch, by key, when not.
+    fn verify(&self, old: &str, new: &str, updates: &[(String, String)]) -> Result<(), String>;
+}
+
+/// Why a format refuses, by what is wrong; [`Format`] maps it to the run's [`Error`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The key cannot name a value in this format (64).
+    Key(String),
+    /// The file cannot be read or edited safely (65).
+    File(String),
+    /// The value cannot be carried (76).
+    Value(String),
+    /// The updates cannot be taken together (78).
+    Updates(String),
+}
+
+/// The result of a splice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spliced {
+    pub text: String,
+    /// Human warnings (for `.env`: rule 3 `${` for python-dotenv, rule 5 backslashes for Node).
+    /// Never contain the value.
+    pub warnings: Vec<String>,
+}
+
+impl Format {
+    /// The format of `path` when `--format` is not given: the one claiming its extension
+    /// (`.json` is json), anything else env.
+    pub fn for_path(path: &Path) -> Format {
+        let claims = |f: &&Format| {
+            let ext = f.syntax().extension();
+            ext.is_some_and(|ext| {
+                path.extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(ext))
+            })
+        };
+        Format::value_variants()
+            .iter()
+            .find(claims)
+            .copied()
+            .unwrap_or(Format::Env)
+    }
+
+    /// Whether `key` can name a value in this format; the reason when not.
+    pub fn check_key(self, key: &str) -> Result<(), String> {
+        self.syntax().check_key(key)
+    }
+
+    /// The value of `key` in `text`, `None` when absent.
+    pub fn get(self, text: &str, key: &str, path: &Path) -> Result<Option<String>, Error> {
+        self.syntax().get(text, key).map_err(|e| refused(e, path))
+    }
+
+    /// `text` with every key of `updates` set; warnings are logged.
+    pub fn splice(
+        self,
+        text: &str,
+        updates: &[(String, String)],
+        path: &Path,
+    ) -> Result<String, Error> {
+        let spliced = self
+            .syntax()
+            .splice(text, updates)
+            .map_err(|e| refused(e, path))?;
+        for w in &spliced.warnings {
+            log::warn!("{}: {w}", path.display());
+        }
+        Ok(spliced.text)
+    }
+
+    /// Check that `new` holds the updated values and everything else as in `old` (70 if not).
+    pub fn verify(self, old: &str, new: &str, updates: &[(String, String)]) -> Result<(), Error> {
+        self.syntax().verify(old, new, updates).map_err(|why| {
+            Error::Software(format!(
+                "the new file would not read back as intended: {why}"
+            ))
+        })
+    }
+}
+
+/// The run's error for a format's refusal of the target at `path`.
+fn refused(refusal: Refusal, path: &Path) -> Error {
+    match refusal {
+        Refusal::Key(why) => Error::Usage(why),
+        Refusal::File(reason) => Error::TargetParse {
+            path: path.to_path_buf(),
+            reason,
+        },
+        Refusal::Value(why) => Error::Protocol(why),
+        Refusal::Updates(why) => Error::Config(why),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_follows_the_extension() {
+        assert_eq!(
+            Format::for_path(Path::new("/etc/app/config.json")),
+            Format::Json
+        );
+        assert_eq!(Format::for_path(Path::new("C.JSON")), Format::Json);
+        assert_eq!(Format::for_path(Path::new(".env")), Format::Env);
+        assert_eq!(Format::for_path(Path::new("password")), Format::Env);
+    }
+
+    #[test]
+    fn keys_per_format() {
+        assert!(Format::Env.check_key("A_1").is_ok());
+        assert!(Format::Env.check_key("/a").is_err());
+        assert!(Format::Json.check_key("/a/b").is_ok());
+        assert!(Format::Json.check_key("a").is_err());
+        assert!(Format::Raw.check_key("-").is_ok());
+        assert!(Format::Raw.check_key("K").is_err());
+    }
+}
