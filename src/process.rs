@@ -96,7 +96,7 @@ impl std::fmt::Debug for Finished {
 pub enum RunError {
     #[error("could not start: {0}")]
     Spawn(#[source] io::Error),
-    #[error("timed out after {}s and was killed", .0.as_secs_f64())]
+    #[error("timed out after {} and was killed", crate::duration::short(*.0))]
     Timeout(Duration),
     #[error("printed more than {0} bytes on stdout")]
     TooMuchOutput(usize),

@@ -92,7 +92,7 @@ fn expiry_round_trips_through_the_target() {
     let left = at.duration_since(Timestamp::now()).as_secs();
     assert!((3590..=3600).contains(&left), "{left}");
     // The second run reads that key and does not mint again.
-    done.test
+    done.again()
         .run()
         .status(0)
         .log_is(&["mint"])
@@ -322,7 +322,9 @@ fn check(text: &str, extra: &[&str]) -> crate::harness::Done {
 
 #[test]
 fn check_reports_the_four_plugin_states() {
-    let done = check(&format!("TOKEN={}\n", jwt_in(3125)), &[]).status(0);
+    let done = check(&format!("TOKEN={}\n", jwt_in(3125)), &[])
+        .status(0)
+        .stdout_has("CREDSHIM OK");
     assert!(
         done.stdout
             .starts_with("CREDSHIM OK - TOKEN expires in 52m"),
@@ -356,11 +358,13 @@ fn check_reports_the_four_plugin_states() {
         &format!("TOKEN=opaque\nTOKEN_AT={at}\n"),
         &["--expiry-key", "TOKEN_AT"],
     )
-    .status(0);
+    .status(0)
+    .stdout_has("CREDSHIM OK - TOKEN expires in 1h 59m");
     Test::bare()
         .args(["check", "--target", "nope.env", "--key", "TOKEN"])
         .run()
-        .status(2);
+        .status(2)
+        .stdout_has("CREDSHIM CRITICAL - target nope.env: does not exist");
 }
 
 // --- metrics -----------------------------------------------------------------------------------
@@ -452,7 +456,7 @@ fn metrics_are_written_on_success_and_failure() {
     // A failing run updates the file, keeping the last success.
     fs::write(done.path("fail"), "").unwrap();
     std::thread::sleep(Duration::from_millis(20));
-    let done = done.test.run().status(69);
+    let done = done.again().run().status(69);
     let second = done.read("m.prom");
     assert_eq!(sample(&second, "credshim_last_exit_code"), Some(69.0));
     assert_eq!(

@@ -192,7 +192,7 @@ fn a_bind_mounted_file_is_73_unless_in_place_is_allowed() {
     let temps = crate::harness::temps(&done.path("container"));
     assert!(temps.is_empty(), "{temps:?}");
     let done = done
-        .test
+        .again()
         .arg("--allow-in-place")
         .run()
         .status(0)

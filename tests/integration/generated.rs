@@ -655,7 +655,7 @@ fn every_example_job_runs_as_the_unit_runs_it() {
             }
         }
         // The next run, as the timer makes it 5 minutes later.
-        let again = done.test.run();
+        let again = done.again().run();
         assert_eq!(again.code, Some(0), "{name}: {}", again.stderr);
         let expected_log: &[&str] = if get("CREDSHIM_MIN_TTL").is_some() {
             &["mint", "reload"] // fresh: no mint

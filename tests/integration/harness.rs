@@ -125,22 +125,86 @@ impl Test {
         cmd
     }
 
+    #[must_use = "check the run: .status(code), and what it printed"]
     pub fn run(self) -> Done {
         let out = self.command().output().expect("run credshim");
-        Done {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            test: self,
-        }
+        Done::new(
+            self,
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 }
 
+/// A finished run. Its stdout and stderr must be empty (cron mails any output) unless the test
+/// states what they hold (`stdout_has`, `stderr_has`, `json`, `output_any`): checked when it
+/// is dropped, or when [`Done::again`] takes the test back. (`Test::run` is `#[must_use]`, so a
+/// run whose result nobody looks at does not compile cleanly.)
 pub struct Done {
     pub code: Option<i32>,
     pub stdout: String,
     pub stderr: String,
-    pub test: Test,
+    /// The test that ran (`None` once [`Done::again`] took it back).
+    test: Option<Test>,
+    stdout_stated: std::cell::Cell<bool>,
+    stderr_stated: std::cell::Cell<bool>,
+}
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        if std::thread::panicking() || self.test.is_none() {
+            return;
+        }
+        self.check_output();
+    }
+}
+
+impl Done {
+    /// A finished run of `test` that printed `stdout` and `stderr`.
+    pub fn new(test: Test, code: Option<i32>, stdout: String, stderr: String) -> Done {
+        Done {
+            code,
+            stdout,
+            stderr,
+            test: Some(test),
+            stdout_stated: Default::default(),
+            stderr_stated: Default::default(),
+        }
+    }
+
+    /// The test, to run it again: this run's output is checked first.
+    #[track_caller]
+    pub fn again(mut self) -> Test {
+        self.check_output();
+        self.test.take().expect("the test")
+    }
+
+    pub fn test(&self) -> &Test {
+        self.test.as_ref().expect("the test")
+    }
+
+    #[track_caller]
+    fn check_output(&self) {
+        assert!(
+            self.stdout_stated.get() || self.stdout.is_empty(),
+            "unexpected stdout (state it with stdout_has):\n{}",
+            self.stdout
+        );
+        if self.stderr_stated.get() {
+            return;
+        }
+        // DESIGN: success is silent; a failure is one line, `credshim: <what>: <why>`.
+        let one_failure_line = self.code != Some(0)
+            && self.stderr.starts_with("credshim: ")
+            && self.stderr.trim_end().lines().count() == 1;
+        assert!(
+            self.stderr.is_empty() || one_failure_line,
+            "unexpected stderr for exit {:?} (state it with stderr_has):\n{}",
+            self.code,
+            self.stderr
+        );
+    }
 }
 
 impl Done {
@@ -157,7 +221,7 @@ impl Done {
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
-        self.test.path(name)
+        self.test().path(name)
     }
 
     pub fn read(&self, name: &str) -> String {
@@ -178,6 +242,7 @@ impl Done {
     /// The one JSON object `--output json` printed on stdout.
     #[track_caller]
     pub fn json(&self) -> serde_json::Value {
+        self.stdout_stated.set(true);
         serde_json::from_str(self.stdout.trim()).expect("one JSON object on stdout")
     }
 
@@ -194,6 +259,7 @@ impl Done {
 
     #[track_caller]
     pub fn stderr_has(self, needle: &str) -> Self {
+        self.stderr_stated.set(true);
         assert!(
             self.stderr.contains(needle),
             "stderr lacks {needle:?}:\n{}",
@@ -204,11 +270,19 @@ impl Done {
 
     #[track_caller]
     pub fn stdout_has(self, needle: &str) -> Self {
+        self.stdout_stated.set(true);
         assert!(
             self.stdout.contains(needle),
             "stdout lacks {needle:?}:\n{}",
             self.stdout
         );
+        self
+    }
+
+    /// Whatever the run printed is the test's own business (it reads the fields itself).
+    pub fn output_any(self) -> Self {
+        self.stdout_stated.set(true);
+        self.stderr_stated.set(true);
         self
     }
 
@@ -221,7 +295,7 @@ impl Done {
     /// No temp file of credshim's left in the dir.
     #[track_caller]
     pub fn no_temp(self) -> Self {
-        let left = temps(self.test.dir.path());
+        let left = temps(self.test().dir.path());
         assert!(left.is_empty(), "temp files left: {left:?}");
         self
     }

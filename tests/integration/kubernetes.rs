@@ -592,7 +592,7 @@ fn golden_reload(cronjob: &Value, restarts: bool) {
         .status(0)
         .hides(&token)
         .file_is("work/token", &token);
-    let dir = done.test.dir.path().to_path_buf();
+    let dir = done.test().dir.path().to_path_buf();
     let calls = kubectl_calls(&dir);
     let b64 = STANDARD.encode(&token);
     for (argv, _) in &calls {
@@ -653,7 +653,7 @@ fn golden_reload(cronjob: &Value, restarts: bool) {
 
     // The next run finds the token it wrote fresh (more than CREDSHIM_MIN_TTL left): as a new
     // pod that copied the Secret into its target, it neither mints nor calls kubectl.
-    let done = done.test.run().status(0);
+    let done = done.again().run().status(0);
     assert_eq!(kubectl_calls(&dir).len(), calls.len(), "kubectl ran again");
     assert_eq!(done.log().iter().filter(|l| *l == "mint").count(), 1);
 }

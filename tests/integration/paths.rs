@@ -414,7 +414,8 @@ fn assert_hides(what: &str, text: &str) {
 /// Check one run's stdout, stderr and metrics file; the run's status must be `code`.
 #[track_caller]
 fn hides_secrets(t: Test, code: i32) -> String {
-    let done = t.run().status(code);
+    // Loud on purpose: what it prints is read below, whole.
+    let done = t.run().status(code).output_any();
     assert_hides("stdout", &done.stdout);
     assert_hides("stderr", &done.stderr);
     let metrics = done.read("m.prom");
@@ -475,11 +476,13 @@ fn rust_log_trace_changes_nothing() {
         .args(["-vvv"])
         .env("RUST_LOG", "trace")
         .run()
-        .status(0);
+        .status(0)
+        .stderr_has("credshim: debug:");
     let without = rotate(Test::new().file(".env", &env_file()), ".env")
         .args(["-vvv"])
         .run()
-        .status(0);
+        .status(0)
+        .stderr_has("credshim: debug:");
     assert_eq!(with.stderr.lines().count(), without.stderr.lines().count());
     assert_hides("stderr", &with.stderr);
 }

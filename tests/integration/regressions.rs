@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 #[test]
 fn two_create_runs_on_one_new_file_keep_both_keys() {
     let t = Test::bare()
-        .script("slow", "sleep 0.6; echo slow-value")
+        .script(
+            "slow",
+            "touch \"$TEST_DIR/started\"; sleep 0.6; echo slow-value",
+        )
         .script("fast", "echo fast-value");
     let mut first = t.command();
     first
@@ -18,7 +21,16 @@ fn two_create_runs_on_one_new_file_keep_both_keys() {
         ])
         .arg(t.path("slow"));
     let mut first = first.spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    // The slow mint runs under the first run's lock: once it has started, the second run must
+    // wait. Poll for that, with a bound, instead of sleeping and hoping.
+    let waited = Instant::now();
+    while !t.path("started").exists() {
+        assert!(
+            waited.elapsed() < Duration::from_secs(10),
+            "the first run's mint never started"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let mut second = t.command();
     second
         .args([
@@ -88,6 +100,7 @@ fn a_dry_run_writes_no_metrics() {
         ])
         .run()
         .status(0)
+        .stdout_has("would update .env")
         .file_is(".env", "K=old\n")
         .gone("m.prom");
 }

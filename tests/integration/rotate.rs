@@ -126,8 +126,11 @@ fn exit_64_on_bad_command_lines() {
 
 #[test]
 fn help_and_version_exit_0() {
-    let done = Test::new().args(["--help"]).run().status(0);
-    assert!(done.stdout.contains("79  RELOAD"), "{}", done.stdout);
+    Test::new()
+        .args(["--help"])
+        .run()
+        .status(0)
+        .stdout_has("79  RELOAD");
     Test::new()
         .args(["--version"])
         .run()
@@ -375,11 +378,11 @@ fn exit_79_then_the_next_unchanged_run_reloads() {
     assert_eq!(done.log(), ["mint", "reload"]);
     // Same credential again: nothing to write, but the pending reload runs.
     fs::write(done.path("ok"), "").unwrap();
-    let done = done.test.run().status(0).file_is(".env", "K=new\n");
+    let done = done.again().run().status(0).file_is(".env", "K=new\n");
     assert_eq!(done.log(), ["mint", "reload", "mint", "reload"]);
     assert!(!done.path("..env.credshim.reload-pending").exists());
     // And once done, an unchanged run reloads no more.
-    let done = done.test.run().status(0);
+    let done = done.again().run().status(0);
     assert_eq!(done.log(), ["mint", "reload", "mint", "reload", "mint"]);
 }
 
@@ -398,7 +401,7 @@ fn reload_runs_after_the_write_and_only_on_change() {
         .run()
         .status(0)
         .log_is(&["mint", "reload"]);
-    let done = done.test.run().status(0);
+    let done = done.again().run().status(0);
     assert_eq!(done.log(), ["mint", "reload", "mint"]);
 }
 
@@ -519,6 +522,9 @@ fn secrets_never_reach_output_at_any_verbosity() {
             .args(extra.iter().copied())
             .run()
             .status(0)
+            // -vv logs the mint's stderr and every stage; --dry-run and json print on stdout.
+            .stderr_has("mint: minting now")
+            .output_any()
             .hides(secret)
             .hides("previous-s3cr3t-OLD");
     }
@@ -529,6 +535,7 @@ fn secrets_never_reach_output_at_any_verbosity() {
         .args(["--target", ".env", "--set", "K", "-vv"])
         .run()
         .status(76)
+        .stderr_has("credshim: unusable mint output:")
         .hides(secret);
 }
 
@@ -587,4 +594,12 @@ fn under_systemd_lines_carry_a_priority() {
         .run()
         .status(69)
         .stderr_has("<3>credshim: mint failed");
+}
+
+/// The harness itself: output no test stated fails the test (cron mails any output, so a
+/// stray line is a defect).
+#[test]
+#[should_panic(expected = "unexpected stdout")]
+fn output_that_no_test_states_fails_it() {
+    let _ = Test::new().args(["--help"]).run().status(0);
 }
