@@ -56,7 +56,9 @@ fn evaluate(args: &CheckConfig, now: Timestamp) -> (State, String, Option<Signed
     let key = &args.key;
     let target = match Target::resolve_for_reading(&args.target) {
         Ok(t) => t,
-        Err(e) if e.exit_code() == 66 => return (State::Critical, e.to_string(), None),
+        Err(e @ crate::error::Error::NoInput { .. }) => {
+            return (State::Critical, e.to_string(), None);
+        }
         Err(e) => return (State::Unknown, e.to_string(), None),
     };
     let read = target.read().and_then(|text| {

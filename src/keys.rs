@@ -1,7 +1,7 @@
 //! The keys a rotation sets: for each `--set`, its spec, the value the target holds now and the
 //! value minted for it, side by side in one [`KeyState`] (instead of three lists matched by
-//! position). Values are [`Secret`]s from the moment they are read or minted; the only place
-//! their bytes are exposed is [`Keys::updates`], which hands them to the format's splice.
+//! position). Values are [`Secret`]s from the moment they are read or minted until the format's
+//! splice writes their bytes ([`crate::format::Format::splice`]).
 
 use crate::config::{SetSpec, Source};
 use crate::error::Error;
@@ -30,9 +30,9 @@ impl Keys {
     /// target parses (65) and that every key can be set in it: a trial splice with a
     /// placeholder value finds what only setting a key reveals.
     pub fn read(sets: &[SetSpec], format: Format, text: &str, path: &Path) -> Result<Keys, Error> {
-        let trial: Vec<(String, String)> = sets
+        let trial: Vec<(String, Secret)> = sets
             .iter()
-            .map(|s| (s.key.clone(), "placeholder".to_string()))
+            .map(|s| (s.key.clone(), Secret::new("placeholder".to_string())))
             .collect();
         format.splice(text, &trial, path)?;
         sets.iter()
@@ -102,16 +102,11 @@ impl Keys {
         Ok(expiry)
     }
 
-    /// `(key, new value)` for the format's splice: the one place the values' bytes leave their
-    /// `Secret`.
-    pub fn updates(&self) -> Vec<(String, String)> {
+    /// `(key, new value)` for the format's splice, the values still [`Secret`]s.
+    pub fn updates(&self) -> Vec<(String, Secret)> {
         self.0
             .iter()
-            .filter_map(|k| {
-                k.new
-                    .as_ref()
-                    .map(|v| (k.spec.key.clone(), v.expose().to_string()))
-            })
+            .filter_map(|k| k.new.as_ref().map(|v| (k.spec.key.clone(), v.clone())))
             .collect()
     }
 
@@ -160,8 +155,13 @@ mod tests {
             Ok(Some(exp))
         });
         assert_eq!(got.unwrap(), Some(exp));
+        let updates: Vec<(String, String)> = keys
+            .updates()
+            .into_iter()
+            .map(|(k, v)| (k, v.expose().to_string()))
+            .collect();
         assert_eq!(
-            keys.updates(),
+            updates,
             [
                 ("T".to_string(), "new".to_string()),
                 ("T_EXP".to_string(), "2027-01-15T08:00:00Z".to_string()),

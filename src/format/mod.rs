@@ -14,6 +14,7 @@ pub mod json;
 pub mod raw;
 
 use crate::error::Error;
+use crate::secret::Secret;
 use clap::ValueEnum;
 use std::path::Path;
 
@@ -75,12 +76,22 @@ pub enum Refusal {
 }
 
 /// The result of a splice.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Spliced {
     pub text: String,
     /// Human warnings (for `.env`: rule 3 `${` for python-dotenv, rule 5 backslashes for Node).
     /// Never contain the value.
     pub warnings: Vec<String>,
+}
+
+// By hand: the text holds the new credential, so only its length is shown.
+impl std::fmt::Debug for Spliced {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spliced")
+            .field("text", &format_args!("<{} bytes>", self.text.len()))
+            .field("warnings", &self.warnings)
+            .finish()
+    }
 }
 
 impl Format {
@@ -111,16 +122,17 @@ impl Format {
         self.syntax().get(text, key).map_err(|e| refused(e, path))
     }
 
-    /// `text` with every key of `updates` set; warnings are logged.
+    /// `text` with every key of `updates` set; warnings are logged. The values stay
+    /// [`Secret`]s up to here: the format writes their bytes, and nothing else sees them.
     pub fn splice(
         self,
         text: &str,
-        updates: &[(String, String)],
+        updates: &[(String, Secret)],
         path: &Path,
     ) -> Result<String, Error> {
         let spliced = self
             .syntax()
-            .splice(text, updates)
+            .splice(text, &exposed(updates))
             .map_err(|e| refused(e, path))?;
         for w in &spliced.warnings {
             log::warn!("{}: {w}", path.display());
@@ -129,13 +141,23 @@ impl Format {
     }
 
     /// Check that `new` holds the updated values and everything else as in `old` (70 if not).
-    pub fn verify(self, old: &str, new: &str, updates: &[(String, String)]) -> Result<(), Error> {
-        self.syntax().verify(old, new, updates).map_err(|why| {
-            Error::Software(format!(
-                "the new file would not read back as intended: {why}"
-            ))
-        })
+    pub fn verify(self, old: &str, new: &str, updates: &[(String, Secret)]) -> Result<(), Error> {
+        self.syntax()
+            .verify(old, new, &exposed(updates))
+            .map_err(|why| {
+                Error::Software(format!(
+                    "the new file would not read back as intended: {why}"
+                ))
+            })
     }
+}
+
+/// The values as a format writes and compares them: where their bytes leave the [`Secret`].
+fn exposed(updates: &[(String, Secret)]) -> Vec<(String, String)> {
+    updates
+        .iter()
+        .map(|(k, v)| (k.clone(), v.expose().to_string()))
+        .collect()
 }
 
 /// The run's error for a format's refusal of the target at `path`.
