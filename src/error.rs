@@ -93,7 +93,7 @@ pub enum Error {
 
     /// The mint command failed, could not start, or timed out, after its retries.
     #[error("mint failed: {0}")]
-    Mint(String),
+    Mint(MintFailure),
 
     /// Internal error, e.g. the new text did not read back as intended.
     #[error("internal error: {0}")]
@@ -184,6 +184,42 @@ pub enum Error {
     /// group, and the target is the old file or the new one.
     #[error("interrupted by {}: {}", signal_name(*.0), .1)]
     Interrupted(i32, &'static str),
+}
+
+/// How the mint failed: its last attempt's account, and how many attempts there were.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MintFailure {
+    /// `<program> exited with status 3: <its last stderr line>`, or why it could not run.
+    pub what: String,
+    /// Attempts made (1 without retries).
+    pub attempts: u32,
+    /// Whether the retries stopped because the deadline left no time for another.
+    pub out_of_time: bool,
+}
+
+impl MintFailure {
+    /// The first attempt's failure.
+    pub fn new(what: String) -> MintFailure {
+        MintFailure {
+            what,
+            attempts: 1,
+            out_of_time: false,
+        }
+    }
+}
+
+impl std::fmt::Display for MintFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let why = if self.out_of_time {
+            ", no time left before the deadline for another"
+        } else {
+            ""
+        };
+        match self.attempts {
+            0 | 1 => write!(f, "{}{why}", self.what),
+            n => write!(f, "{} (attempt {n}{why})", self.what),
+        }
+    }
 }
 
 /// The conventional name of the signals credshim stops on.
@@ -299,7 +335,7 @@ mod tests {
                 },
                 66,
             ),
-            (Error::Mint("x".into()), 69),
+            (Error::Mint(MintFailure::new("x".into())), 69),
             (Error::Software("x".into()), 70),
             (Error::write("rename", p(), io_err()), 73),
             (Error::io("read", p(), io_err()), 74),

@@ -8,7 +8,7 @@
 //! with exponential backoff and full jitter (1 s base, 30 s cap), never past the run's deadline.
 
 use crate::backoff::Backoff;
-use crate::error::Error;
+use crate::error::{Error, MintFailure};
 use crate::process::{self, RunError, Stdout};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -80,23 +80,22 @@ pub fn mint(
         if left.is_zero() {
             return Err(Error::DeadlineBeforeMint(deadline_len));
         }
-        let msg = match mint_once(cmd, timeout.min(left)) {
+        let mut failure = match mint_once(cmd, timeout.min(left)) {
             Ok(m) => return Ok(m),
-            Err(Error::Mint(msg)) => msg,
+            Err(Error::Mint(f)) => f,
             Err(e) => return Err(e),
         };
         attempt += 1;
-        let after = |why: &str| match attempt {
-            1 => Error::Mint(format!("{msg}{why}")),
-            _ => Error::Mint(format!("{msg} (attempt {attempt}{why})")),
-        };
+        failure.attempts = attempt;
         if attempt > retries {
-            return Err(after(""));
+            return Err(Error::Mint(failure));
         }
         let pause = backoff.next_pause();
         if Instant::now() + pause >= deadline {
-            return Err(after(", no time left before the deadline for another"));
+            failure.out_of_time = true;
+            return Err(Error::Mint(failure));
         }
+        let msg = &failure.what;
         log::info!(
             "mint attempt {attempt} failed: {msg}; retrying in {:.1}s",
             pause.as_secs_f64()
@@ -124,7 +123,7 @@ pub fn mint_once(cmd: &MintCommand, timeout: Duration) -> Result<Minted, Error> 
     .map_err(|e| match e {
         RunError::Interrupted(sig) => Error::Interrupted(sig, "minting"),
         RunError::TooMuchOutput(_) => Error::Protocol(format!("{name} {e}")),
-        _ => Error::Mint(format!("{name} {e}")),
+        _ => Error::Mint(MintFailure::new(format!("{name} {e}"))),
     })?;
     if !done.status.success() {
         let mut msg = format!("{name} {}", process::describe(done.status));
@@ -132,7 +131,7 @@ pub fn mint_once(cmd: &MintCommand, timeout: Duration) -> Result<Minted, Error> 
             msg.push_str(": ");
             msg.push_str(&line);
         }
-        return Err(Error::Mint(msg));
+        return Err(Error::Mint(MintFailure::new(msg)));
     }
     log::debug!(
         "{name} printed {} bytes in {:.3}s",
