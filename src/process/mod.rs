@@ -21,21 +21,26 @@
 
 use memchr::memchr;
 use rustix::event::{PollFd, PollFlags, poll};
-use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use rustix::fd::OwnedFd;
 use rustix::fs::{MemfdFlags, SealFlags};
-use rustix::io::{Errno, FdFlags};
+use rustix::io::Errno;
 use rustix::process::{Pid, Signal};
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::io;
-use std::mem::MaybeUninit;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::signals;
+
+mod fds;
+mod waiter;
+
+pub use fds::close_inherited;
+use waiter::Waiter;
 
 /// What to do with the child's stdout.
 #[derive(Debug, Clone, Copy)]
@@ -230,109 +235,6 @@ fn scrub_env(cmd: &mut Command) {
             cmd.env_remove(&key);
         }
     }
-}
-
-/// Between fork and exec: mark every descriptor above 2 close-on-exec, so the child starts with
-/// 0–2 only whatever the parent left open without `O_CLOEXEC` (rustix has no `close_range`;
-/// closing outright would also close std's exec-error pipe). Lists `/proc/self/fd` with a
-/// stack buffer: no allocation after fork. Without /proc it does nothing; everything credshim
-/// opens itself is close-on-exec anyway.
-/// Mark every descriptor above 2 close-on-exec: what credshim itself opens is already, and this
-/// covers what its parent (cron, a script) let it inherit, so no child gets any of them. Call at
-/// start, before any thread. Lists `/proc/self/fd` with a stack buffer and no allocation.
-pub fn close_inherited() {
-    cloexec_from_3();
-}
-
-fn cloexec_from_3() {
-    use rustix::fs::{Mode, OFlags, RawDir};
-    let Ok(dir) = rustix::fs::open(
-        c"/proc/self/fd",
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) else {
-        return;
-    };
-    let mut buf = [MaybeUninit::<u8>::uninit(); 2048];
-    let mut entries = RawDir::new(&dir, &mut buf);
-    while let Some(Ok(entry)) = entries.next() {
-        let Some(fd) = parse_fd(entry.file_name().to_bytes()) else {
-            continue;
-        };
-        if fd > 2 && fd != dir.as_raw_fd() {
-            // SAFETY: fd is open in this (forked, single-threaded) process: it was just listed.
-            let fd = unsafe { BorrowedFd::borrow_raw(fd) };
-            let _ = rustix::io::fcntl_setfd(fd, FdFlags::CLOEXEC);
-        }
-    }
-}
-
-/// A descriptor number from a `/proc/self/fd` entry name.
-fn parse_fd(name: &[u8]) -> Option<i32> {
-    if name.is_empty() || name.len() > 9 {
-        return None;
-    }
-    let mut n: i32 = 0;
-    for &b in name {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        n = n * 10 + i32::from(b - b'0');
-    }
-    Some(n)
-}
-
-/// How the child's end reaches the poll loop.
-enum Waiter {
-    Pidfd(OwnedFd),
-    Sigchld(BorrowedFd<'static>),
-}
-
-impl Waiter {
-    fn new(child: &Child, wait: Wait) -> io::Result<Waiter> {
-        if wait == Wait::Auto {
-            let pid = Pid::from_raw(child.id() as i32).expect("a child's pid is positive");
-            match rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) {
-                Ok(fd) => return Ok(Waiter::Pidfd(fd)),
-                Err(Errno::NOSYS | Errno::PERM) => {
-                    log::debug!("no pidfd_open here: waiting on SIGCHLD");
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        // The handler is in place before the first try_wait of the loop, so an exit before
-        // it is seen by try_wait and one after it wakes the pipe.
-        Ok(Waiter::Sigchld(sigchld_pipe()?))
-    }
-
-    fn fd(&self) -> BorrowedFd<'_> {
-        match self {
-            Waiter::Pidfd(fd) => fd.as_fd(),
-            Waiter::Sigchld(fd) => *fd,
-        }
-    }
-
-    /// After a wake-up: empty the SIGCHLD pipe (any child's exit writes to it).
-    fn clear(&self) {
-        if let Waiter::Sigchld(fd) = self {
-            let mut buf = [0u8; 64];
-            while matches!(rustix::io::read(fd, &mut buf), Ok(n) if n > 0) {}
-        }
-    }
-}
-
-/// The read end of a self-pipe that signal-hook writes to on every SIGCHLD (installed once).
-fn sigchld_pipe() -> io::Result<BorrowedFd<'static>> {
-    static PIPE: OnceLock<OwnedFd> = OnceLock::new();
-    static INSTALL: Mutex<()> = Mutex::new(());
-    let _once = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(r) = PIPE.get() {
-        return Ok(r.as_fd());
-    }
-    use rustix::pipe::{PipeFlags, pipe_with};
-    let (r, w) = pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?;
-    signal_hook::low_level::pipe::register(libc::SIGCHLD, w)?;
-    Ok(PIPE.get_or_init(|| r).as_fd())
 }
 
 /// The poll loop's state.
@@ -821,6 +723,7 @@ fn parent_and_group(pid: i32) -> Option<(i32, i32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustix::io::FdFlags;
     use std::thread;
 
     fn sh(script: &str) -> Command {

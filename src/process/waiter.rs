@@ -1,0 +1,70 @@
+//! Noticing the child's exit from inside the poll loop, at once.
+//!
+//! A [`Waiter`] is one descriptor the loop polls: a pidfd of the child, readable once it has
+//! exited, or, where `pidfd_open` is missing (ENOSYS before Linux 5.3, EPERM from a seccomp
+//! filter that predates it) or [`Wait::Sigchld`] asks for it, the read end of a self-pipe that
+//! a SIGCHLD handler writes to. The handler is installed once per process, and before the
+//! loop's first `try_wait`, so an exit is never missed: it happened before and `try_wait` sees
+//! it, or after and the pipe wakes the poll. Any other error of `pidfd_open` is returned.
+
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::io::Errno;
+use rustix::process::Pid;
+use std::io;
+use std::process::Child;
+use std::sync::{Mutex, OnceLock};
+
+use super::Wait;
+
+/// How the child's end reaches the poll loop.
+pub(super) enum Waiter {
+    Pidfd(OwnedFd),
+    Sigchld(BorrowedFd<'static>),
+}
+
+impl Waiter {
+    pub(super) fn new(child: &Child, wait: Wait) -> io::Result<Waiter> {
+        if wait == Wait::Auto {
+            let pid = Pid::from_raw(child.id() as i32).expect("a child's pid is positive");
+            match rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) {
+                Ok(fd) => return Ok(Waiter::Pidfd(fd)),
+                Err(Errno::NOSYS | Errno::PERM) => {
+                    log::debug!("no pidfd_open here: waiting on SIGCHLD");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // The handler is in place before the first try_wait of the loop, so an exit before
+        // it is seen by try_wait and one after it wakes the pipe.
+        Ok(Waiter::Sigchld(sigchld_pipe()?))
+    }
+
+    pub(super) fn fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Waiter::Pidfd(fd) => fd.as_fd(),
+            Waiter::Sigchld(fd) => *fd,
+        }
+    }
+
+    /// After a wake-up: empty the SIGCHLD pipe (any child's exit writes to it).
+    pub(super) fn clear(&self) {
+        if let Waiter::Sigchld(fd) = self {
+            let mut buf = [0u8; 64];
+            while matches!(rustix::io::read(fd, &mut buf), Ok(n) if n > 0) {}
+        }
+    }
+}
+
+/// The read end of a self-pipe that signal-hook writes to on every SIGCHLD (installed once).
+fn sigchld_pipe() -> io::Result<BorrowedFd<'static>> {
+    static PIPE: OnceLock<OwnedFd> = OnceLock::new();
+    static INSTALL: Mutex<()> = Mutex::new(());
+    let _once = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(r) = PIPE.get() {
+        return Ok(r.as_fd());
+    }
+    use rustix::pipe::{PipeFlags, pipe_with};
+    let (r, w) = pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK)?;
+    signal_hook::low_level::pipe::register(libc::SIGCHLD, w)?;
+    Ok(PIPE.get_or_init(|| r).as_fd())
+}
