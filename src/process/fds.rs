@@ -58,3 +58,43 @@ fn parse_fd(name: &[u8]) -> Option<i32> {
     }
     Some(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::close_inherited;
+    use crate::process::tests::sh;
+    use crate::process::{Stdout, run};
+    use rustix::io::FdFlags;
+    use std::time::Duration;
+
+    #[test]
+    fn only_0_to_2_are_open_in_the_child() {
+        // A descriptor left open without O_CLOEXEC (rustix's dup does not set it).
+        let leaked = rustix::io::dup(std::io::stderr()).unwrap();
+        assert!(
+            !rustix::io::fcntl_getfd(&leaked)
+                .unwrap()
+                .contains(FdFlags::CLOEXEC)
+        );
+        // What main does at start for what credshim inherited.
+        close_inherited();
+        // ls lists its own open directory too: that one points into /proc.
+        let f = run(
+            sh("ls -l /proc/self/fd/"),
+            "t",
+            Stdout::Capture(1 << 20),
+            Duration::from_secs(10),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        let listing = String::from_utf8_lossy(&f.stdout);
+        let fds: Vec<&str> = listing
+            .lines()
+            .filter(|l| l.contains(" -> "))
+            .filter(|l| !l.contains("/proc/"))
+            .map(|l| l.split(" -> ").next().unwrap().rsplit(' ').next().unwrap())
+            .collect();
+        assert_eq!(fds, ["0", "1", "2"], "{listing}");
+        drop(leaked);
+    }
+}

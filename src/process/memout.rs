@@ -94,3 +94,43 @@ fn seal(fd: &OwnedFd, len: u64) {
     let _ = rustix::fs::ftruncate(fd, len + HEADROOM);
     let _ = rustix::fs::fcntl_add_seals(fd, SealFlags::GROW | SealFlags::SHRINK | SealFlags::SEAL);
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::process::tests::sh;
+    use crate::process::{Opts, Stdout, run_with};
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn output_in_memory_is_logged_and_daemons_keep_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let alive = dir.path().join("alive");
+        let script = format!(
+            "echo out; echo err1 >&2; echo err2 >&2; \
+             (sleep 1; echo late; echo late >&2; touch {}) &",
+            alive.display()
+        );
+        let f = run_with(
+            sh(&script),
+            "t",
+            Stdout::Log,
+            Duration::from_secs(10),
+            Duration::from_secs(5),
+            Opts {
+                output_in_memory: true,
+                ..Opts::default()
+            },
+        )
+        .unwrap();
+        assert!(f.status.success());
+        assert_eq!(f.last_stderr.as_deref(), Some("err2"));
+        // Did not wait for the daemon (which holds the files), nor for the drain time.
+        assert!(!alive.exists(), "run() waited for the daemon");
+        let started = Instant::now();
+        while !alive.exists() && started.elapsed() < Duration::from_secs(5) {
+            thread::sleep(Duration::from_millis(20));
+        }
+        assert!(alive.exists(), "the daemon did not survive its writes");
+    }
+}

@@ -175,3 +175,62 @@ fn parent_and_group(pid: i32) -> Option<(i32, i32)> {
     let pgrp = fields.next()?.parse().ok()?;
     Some((ppid, pgrp))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::process::tests::sh;
+    use crate::process::{Opts, Stdout, run_with};
+    use std::time::Duration;
+
+    #[test]
+    fn subreaper_kills_what_the_child_left_in_a_new_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("daemon.pid");
+        let script = format!(
+            "setsid sh -c 'echo $$ > {p}; exec sleep 300' >/dev/null 2>&1 & \
+             while [ ! -s {p} ]; do sleep 0.01; done; echo token",
+            p = pidfile.display()
+        );
+        let f = run_with(
+            sh(&script),
+            "t",
+            Stdout::Capture(64),
+            Duration::from_secs(10),
+            Duration::from_secs(1),
+            Opts {
+                subreaper: true,
+                ..Opts::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(f.stdout, b"token\n");
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "the setsid daemon {pid} survived"
+        );
+        assert_eq!(rustix::process::child_subreaper().unwrap(), None);
+    }
+
+    #[test]
+    fn a_daemon_holding_stdout_does_not_hold_a_subreaper_run() {
+        // Without the sweep the capture would wait for the daemon's stdout to close: a timeout.
+        let f = run_with(
+            sh("setsid sleep 300 & echo token"),
+            "t",
+            Stdout::Capture(64),
+            Duration::from_secs(5),
+            Duration::from_secs(1),
+            Opts {
+                subreaper: true,
+                ..Opts::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(f.stdout, b"token\n");
+    }
+}

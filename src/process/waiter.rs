@@ -68,3 +68,94 @@ fn sigchld_pipe() -> io::Result<BorrowedFd<'static>> {
     signal_hook::low_level::pipe::register(libc::SIGCHLD, w)?;
     Ok(PIPE.get_or_init(|| r).as_fd())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::process::tests::sh;
+    use crate::process::{Opts, RunError, Stdout, Wait, run_with};
+    use std::time::{Duration, Instant};
+
+    fn forced_fallback() -> Opts {
+        Opts {
+            wait: Wait::Sigchld,
+            ..Opts::default()
+        }
+    }
+
+    #[test]
+    fn sigchld_fallback_captures_and_times_out() {
+        let f = run_with(
+            sh("echo out; echo err >&2"),
+            "t",
+            Stdout::Capture(1024),
+            Duration::from_secs(10),
+            Duration::from_secs(1),
+            forced_fallback(),
+        )
+        .unwrap();
+        assert_eq!(f.stdout, b"out\n");
+        assert_eq!(f.last_stderr.as_deref(), Some("err"));
+        let started = Instant::now();
+        let err = run_with(
+            sh("sleep 30"),
+            "t",
+            Stdout::Log,
+            Duration::from_millis(300),
+            Duration::from_secs(1),
+            forced_fallback(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, RunError::Timeout(_)), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // A quiet child that exits: noticed by the SIGCHLD pipe, not at the timeout.
+        let started = Instant::now();
+        let f = run_with(
+            sh("sleep 0.2 >/dev/null 2>&1; exit 3"),
+            "t",
+            Stdout::Log,
+            Duration::from_secs(20),
+            Duration::from_secs(1),
+            forced_fallback(),
+        )
+        .unwrap();
+        assert_eq!(f.status.code(), Some(3));
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn exit_is_noticed_at_once() {
+        // The child prints the wall clock in nanoseconds as its very last act; the time from
+        // that to run() returning bounds how late the exit was noticed (plus date's own exit).
+        // No timed assertion: printed for the record (`cargo test -- --nocapture`).
+        for wait in [Wait::Auto, Wait::Sigchld] {
+            let mut worst = Duration::ZERO;
+            let mut all = Vec::new();
+            for _ in 0..20 {
+                let f = run_with(
+                    sh("exec date +%s%N"),
+                    "t",
+                    Stdout::Capture(64),
+                    Duration::from_secs(10),
+                    Duration::from_secs(1),
+                    Opts {
+                        wait,
+                        ..Opts::default()
+                    },
+                )
+                .unwrap();
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap();
+                let printed: u128 = String::from_utf8_lossy(&f.stdout).trim().parse().unwrap();
+                let late = Duration::from_nanos((now.as_nanos().saturating_sub(printed)) as u64);
+                worst = worst.max(late);
+                all.push(late);
+            }
+            all.sort();
+            eprintln!(
+                "{wait:?}: print-to-notice median {:?}, worst {worst:?}",
+                all[all.len() / 2]
+            );
+        }
+    }
+}
