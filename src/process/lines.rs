@@ -1,0 +1,65 @@
+//! A child's output, logged line by line and in bounded pieces.
+//!
+//! [`Lines`] logs each line of what it is given at info level, after the run's label, as it
+//! comes; a line longer than [`MAX_LOG_LINE`] (64 KiB) is logged in pieces of that size, so a
+//! child that never prints a newline cannot grow the buffer without bound. It keeps the last
+//! non-empty line (its first 300 characters) for error messages. Captured stdout, the mint's
+//! secret, never comes here.
+
+use memchr::memchr;
+
+/// The longest piece of a child's output logged as one line.
+const MAX_LOG_LINE: usize = 64 * 1024;
+
+/// A child's output, logged line by line as it comes, in pieces of at most [`MAX_LOG_LINE`]:
+/// a child that never prints a newline cannot grow the buffer without bound.
+pub(super) struct Lines {
+    label: String,
+    buf: Vec<u8>,
+    /// The last non-empty line (its first 300 characters).
+    pub(super) last: Option<String>,
+}
+
+impl Lines {
+    pub(super) fn new(label: &str) -> Lines {
+        Lines {
+            label: label.to_string(),
+            buf: Vec::new(),
+            last: None,
+        }
+    }
+
+    pub(super) fn push(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+        let mut start = 0;
+        loop {
+            let rest = &self.buf[start..];
+            let window = &rest[..rest.len().min(MAX_LOG_LINE)];
+            let end = match memchr(b'\n', window) {
+                Some(i) => i + 1,
+                None if window.len() == MAX_LOG_LINE => MAX_LOG_LINE,
+                None => break,
+            };
+            let piece = start..start + end;
+            start += end;
+            self.emit(piece);
+        }
+        self.buf.drain(..start);
+    }
+
+    pub(super) fn finish(&mut self) {
+        if !self.buf.is_empty() {
+            self.emit(0..self.buf.len());
+            self.buf.clear();
+        }
+    }
+
+    fn emit(&mut self, piece: std::ops::Range<usize>) {
+        let line = String::from_utf8_lossy(&self.buf[piece]);
+        let line = line.trim_end();
+        if !line.is_empty() {
+            log::info!("{}: {line}", self.label);
+            self.last = Some(line.chars().take(300).collect());
+        }
+    }
+}
