@@ -9,11 +9,6 @@ use rustix::fd::{AsRawFd, BorrowedFd};
 use rustix::io::FdFlags;
 use std::mem::MaybeUninit;
 
-/// Between fork and exec: mark every descriptor above 2 close-on-exec, so the child starts with
-/// 0–2 only whatever the parent left open without `O_CLOEXEC` (rustix has no `close_range`;
-/// closing outright would also close std's exec-error pipe). Lists `/proc/self/fd` with a
-/// stack buffer: no allocation after fork. Without /proc it does nothing; everything credshim
-/// opens itself is close-on-exec anyway.
 /// Mark every descriptor above 2 close-on-exec: what credshim itself opens is already, and this
 /// covers what its parent (cron, a script) let it inherit, so no child gets any of them. Call at
 /// start, before any thread. Lists `/proc/self/fd` with a stack buffer and no allocation.
@@ -37,7 +32,8 @@ fn cloexec_from_3() {
             continue;
         };
         if fd > 2 && fd != dir.as_raw_fd() {
-            // SAFETY: fd is open in this (forked, single-threaded) process: it was just listed.
+            // SAFETY: fd is open in this process (called at start, before any thread): it was
+            // just listed.
             let fd = unsafe { BorrowedFd::borrow_raw(fd) };
             let _ = rustix::io::fcntl_setfd(fd, FdFlags::CLOEXEC);
         }

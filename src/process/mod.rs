@@ -1,7 +1,8 @@
 //! Running a child (the mint or the reload) safely.
 //!
 //! The child gets `/dev/null` as stdin, its own process group, no open descriptor but 0–2 (every
-//! other one is made close-on-exec between fork and exec) and no inherited `CREDSHIM_*`
+//! other one is close-on-exec: credshim's own are opened so, inherited ones are marked at start,
+//! [`close_inherited`]) and no inherited `CREDSHIM_*`
 //! variable (one the caller sets on the command itself, like a probe's `CREDSHIM_CANDIDATE`,
 //! stays). At the timeout, or when a stop signal reaches credshim ([`crate::signals`]), the whole
 //! group is killed with SIGKILL and the child reaped before [`run`] returns, so a caller that
