@@ -34,6 +34,19 @@ impl Drop for Installed {
     }
 }
 
+/// The mails the fake sendmail recorded in `dir`.
+fn mails_in(dir: &Path) -> Vec<PathBuf> {
+    fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("mail."))
+        })
+        .collect()
+}
+
 fn write_private(path: &Path, text: &str, mode: u32) {
     fs::write(path, text).unwrap();
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
@@ -149,15 +162,7 @@ fn cron_runs_the_shipped_lines_and_mails_one_line_per_failure() {
     // Wait for the minute, then for the four jobs and the two mails.
     let started = Instant::now();
     let mails = loop {
-        let mails: Vec<PathBuf> = fs::read_dir(d)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("mail."))
-            })
-            .collect();
+        let mails = mails_in(d);
         let rotated = fs::read_to_string(&ok1_target)
             .unwrap_or_default()
             .contains("new1")
@@ -167,15 +172,7 @@ fn cron_runs_the_shipped_lines_and_mails_one_line_per_failure() {
         if (mails.len() >= 2 && rotated) || started.elapsed() > Duration::from_secs(130) {
             // Let a late third mail (there must be none) arrive.
             std::thread::sleep(Duration::from_secs(3));
-            break fs::read_dir(d)
-                .unwrap()
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with("mail."))
-                })
-                .collect::<Vec<_>>();
+            break mails_in(d);
         }
         std::thread::sleep(Duration::from_millis(500));
     };

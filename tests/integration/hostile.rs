@@ -80,6 +80,22 @@ impl User {
         out
     }
 
+    /// Write `script` to `path` and start it with /usr/bin/python3 as this user (stderr piped).
+    fn python(&self, path: &Path, script: &str) -> std::process::Child {
+        fs::write(path, script).unwrap();
+        Command::new("setpriv")
+            .args([
+                &format!("--reuid={}", self.uid),
+                &format!("--regid={}", self.gid),
+                "--clear-groups",
+                "/usr/bin/python3",
+                p(path),
+            ])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     fn chown(&self, p: &Path) {
         std::os::unix::fs::chown(p, Some(self.uid), Some(self.gid)).unwrap();
     }
@@ -517,18 +533,7 @@ fn a_rename_exchange_swap_loop_never_reaches_the_victim() {
          \x20   n += 1\n\
          open('{app}/swaps', 'w').write(str(n))\n"
     );
-    fs::write(lab.base.join("swap.py"), swapper).unwrap();
-    let child = Command::new("setpriv")
-        .args([
-            &format!("--reuid={}", lab.user.uid),
-            &format!("--regid={}", lab.user.gid),
-            "--clear-groups",
-            "/usr/bin/python3",
-            p(&lab.base.join("swap.py")),
-        ])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = lab.user.python(&lab.base.join("swap.py"), &swapper);
     let mut outcomes = std::collections::BTreeMap::<i32, u32>::new();
     let runs = 150;
     for _ in 0..runs {
@@ -717,18 +722,7 @@ fn the_directory_owner_never_gets_a_writable_descriptor_to_the_new_file() {
          \x20               pass\n\
          open('{app}/racer', 'w').write('%d %d' % (tries, opened))\n"
     );
-    fs::write(lab.base.join("racer.py"), racer).unwrap();
-    let child = Command::new("setpriv")
-        .args([
-            &format!("--reuid={}", lab.user.uid),
-            &format!("--regid={}", lab.user.gid),
-            "--clear-groups",
-            "/usr/bin/python3",
-            p(&lab.base.join("racer.py")),
-        ])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = lab.user.python(&lab.base.join("racer.py"), &racer);
     let ready = lab.app.join("ready");
     let waited = Instant::now();
     while !ready.exists() && waited.elapsed() < Duration::from_secs(10) {
