@@ -59,6 +59,15 @@ impl Keys {
         expiry::stored(find(true), find(false), now)
     }
 
+    /// What the target holds for the first key set from the mint (whose value tells a cached
+    /// token from a new one).
+    pub fn first_old(&self) -> Option<Secret> {
+        self.0
+            .iter()
+            .find(|k| k.spec.source != Source::Expiry)
+            .and_then(|k| k.old.clone())
+    }
+
     /// Whether a key taken from the mint is absent from the target.
     pub fn missing(&self) -> bool {
         self.0

@@ -139,16 +139,19 @@ impl<'a> Run<'a> {
     ) -> Result<Option<Timestamp>, Error> {
         let cfg = self.cfg;
         let now = Timestamp::now();
+        let (old_first, recorded) = (keys.first_old(), keys.stored_expiry(now));
         let expiry = keys.take_minted(out, |first| {
             let stated = match &cfg.expiry_from {
                 Some(pointer) => Some((pointer.as_str(), out.at(pointer)?)),
                 None => None,
             };
+            let cached = recorded.filter(|_| first.is_some() && first == old_first.as_ref());
             expiry::minted(
                 stated,
                 cfg.expiry_format,
                 first.map(secret::Secret::expose),
                 cfg.ttl,
+                cached,
                 now,
             )
             .map_err(Error::Protocol)

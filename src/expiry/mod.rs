@@ -61,13 +61,17 @@ pub fn is_fresh(
 }
 
 /// When the minted credential expires: the value `--expiry-from` points at (`stated`, read per
-/// `format`), else the JWT `exp` of `first` (the first value set from the mint), else now +
-/// `ttl`, else unknown. An unreadable stated expiry is an error naming the pointer.
+/// `format`), else the JWT `exp` of `first` (the first value set from the mint), else, for a
+/// `--ttl`: the expiry already recorded when the mint handed back the very value the target
+/// holds (`cached`: gcloud and az return their cached token until it nears its end, and
+/// stamping it with now + ttl would make a dying token look fresh), else now + `ttl`, else
+/// unknown. An unreadable stated expiry is an error naming the pointer.
 pub fn minted(
     stated: Option<(&str, &Value)>,
     format: ExpiryFormat,
     first: Option<&str>,
     ttl: Option<Duration>,
+    cached: Option<Timestamp>,
     now: Timestamp,
 ) -> Result<Option<Timestamp>, String> {
     if let Some((pointer, value)) = stated {
@@ -77,6 +81,10 @@ pub fn minted(
     }
     if let Some(exp) = first.and_then(jwt_exp) {
         return Ok(Some(exp));
+    }
+    if ttl.is_some() && cached.is_some() {
+        log::info!("the mint handed back the token the target holds: its recorded expiry stays");
+        return Ok(cached);
     }
     Ok(ttl
         .and_then(|ttl| SignedDuration::try_from(ttl).ok())
@@ -123,22 +131,50 @@ mod tests {
     fn minted_prefers_the_stated_expiry_then_the_jwt_then_the_ttl() {
         let now = at(1_800_000_000);
         let stated = Value::String("2027-01-15T08:00:00Z".into());
-        let got = minted(Some(("/e", &stated)), ExpiryFormat::Auto, None, None, now).unwrap();
+        let got = minted(
+            Some(("/e", &stated)),
+            ExpiryFormat::Auto,
+            None,
+            None,
+            None,
+            now,
+        )
+        .unwrap();
         assert_eq!(got, Some("2027-01-15T08:00:00Z".parse().unwrap()));
         let ttl = minted(
             None,
             ExpiryFormat::Auto,
             Some("opaque"),
             Some(Duration::from_secs(60)),
+            None,
             now,
         );
         assert_eq!(ttl.unwrap(), Some(at(1_800_000_060)));
         assert_eq!(
-            minted(None, ExpiryFormat::Auto, Some("opaque"), None, now).unwrap(),
+            minted(None, ExpiryFormat::Auto, Some("opaque"), None, None, now).unwrap(),
             None
         );
+        // A cached token keeps the expiry recorded for it; a new one gets now + ttl.
+        let recorded = at(1_800_000_030);
+        let cached = minted(
+            None,
+            ExpiryFormat::Auto,
+            Some("opaque"),
+            Some(Duration::from_secs(60)),
+            Some(recorded),
+            now,
+        );
+        assert_eq!(cached.unwrap(), Some(recorded));
         let bad = Value::Bool(true);
-        let err = minted(Some(("/e", &bad)), ExpiryFormat::Auto, None, None, now).unwrap_err();
+        let err = minted(
+            Some(("/e", &bad)),
+            ExpiryFormat::Auto,
+            None,
+            None,
+            None,
+            now,
+        )
+        .unwrap_err();
         assert!(err.starts_with("/e: "), "{err}");
     }
 

@@ -207,6 +207,53 @@ fn at_expiry_without_a_known_expiry_is_76_and_ttl_supplies_one() {
     assert!(text.starts_with("K=opaque\nK_AT=20"), "{text}");
 }
 
+/// DESIGN `--ttl`: a minted value equal to the one in the target is a cached token (gcloud, az
+/// hand theirs back until it nears its end): the expiry already recorded stays, or a dying
+/// token would look fresh for another `--ttl`. A new value gets now + ttl.
+#[test]
+fn a_cached_token_keeps_its_recorded_expiry() {
+    let recorded = (Timestamp::now() + 5.minutes())
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let args = [
+        "--target",
+        ".env",
+        "--set",
+        "K",
+        "--set",
+        "K_AT=@expiry",
+        "--ttl",
+        "55m",
+    ];
+    let before = format!("K=cached-token\nK_AT={recorded}\n");
+    Test::new()
+        .file(".env", &before)
+        .mint("echo cached-token")
+        .args(args)
+        .run()
+        .status(0)
+        .file_is(".env", &before);
+    let done = Test::new()
+        .file(".env", &before)
+        .mint("echo new-token")
+        .args(args)
+        .run()
+        .status(0);
+    let text = done.read(".env");
+    let at: Timestamp = text
+        .lines()
+        .find_map(|l| l.strip_prefix("K_AT="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let left = at.duration_since(Timestamp::now()).as_secs();
+    assert!(text.starts_with("K=new-token\n"), "{text}");
+    assert!(
+        (3290..=3300).contains(&left),
+        "a new token gets now + 55m: {left}s"
+    );
+}
+
 #[test]
 fn a_short_lived_credential_under_min_ttl_warns() {
     Test::new()
