@@ -103,6 +103,13 @@ impl<'a> Run<'a> {
     /// Whether the credential in the target is fresh enough to skip the mint (`--min-ttl`).
     fn fresh(&mut self, keys: &Keys) -> bool {
         self.report.set_expiry(keys.stored_expiry(self.started));
+        if self.cfg.min_ttl.is_some() && self.report.expiry.is_none() && !keys.missing() {
+            log::warn!(
+                "--min-ttl cannot tell how long the credential in the target has left (no \
+                 @expiry key, and it is not a JWT), so every run mints: add --set \
+                 NAME=@expiry (with --ttl or --expiry-from)"
+            );
+        }
         let fresh = expiry::is_fresh(
             self.cfg.min_ttl,
             keys.missing(),
@@ -140,12 +147,14 @@ impl<'a> Run<'a> {
         let cfg = self.cfg;
         let now = Timestamp::now();
         let (old_first, recorded) = (keys.first_old(), keys.stored_expiry(now));
+        let mut same_value = false;
         let expiry = keys.take_minted(out, |first| {
             let stated = match &cfg.expiry_from {
                 Some(pointer) => Some((pointer.as_str(), out.at(pointer)?)),
                 None => None,
             };
-            let cached = recorded.filter(|_| first.is_some() && first == old_first.as_ref());
+            same_value = first.is_some() && first == old_first.as_ref();
+            let cached = recorded.filter(|_| same_value);
             expiry::minted(
                 stated,
                 cfg.expiry_format,
@@ -156,7 +165,10 @@ impl<'a> Run<'a> {
             )
             .map_err(Error::Protocol)
         })?;
-        expiry::warn_if_short_lived(cfg.min_ttl, expiry, now);
+        // A cached token handed back as it is: its remaining life says nothing of the next mint.
+        if !same_value {
+            expiry::warn_if_short_lived(cfg.min_ttl, expiry, now);
+        }
         self.report.keys = keys.reports();
         Ok(expiry)
     }

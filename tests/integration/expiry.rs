@@ -46,7 +46,7 @@ fn min_ttl_skips_minting_while_the_jwt_is_fresh() {
 fn min_ttl_mints_when_the_jwt_is_nearly_expired_or_unknown() {
     for old in [jwt_in(120), jwt_in(-60), "opaque-token".to_string()] {
         let new = jwt_in(3600);
-        Test::new()
+        let done = Test::new()
             .file(".env", &format!("TOKEN={old}\n"))
             .mint(&format!("echo {new}"))
             .args(["--target", ".env", "--set", "TOKEN", "--min-ttl", "10m"])
@@ -54,7 +54,40 @@ fn min_ttl_mints_when_the_jwt_is_nearly_expired_or_unknown() {
             .status(0)
             .file_is(".env", &format!("TOKEN={new}\n"))
             .log_is(&["mint"]);
+        // An expiry that cannot be known is worth a warning with the fix; a known one is not.
+        if old == "opaque-token" {
+            done.stderr_has("--min-ttl cannot tell how long")
+                .stderr_has("add --set NAME=@expiry");
+        }
     }
+}
+
+/// Issue 14: no "every run will mint" for a cached token handed back as it is, though the
+/// expiry it keeps is near.
+#[test]
+fn a_cached_token_near_its_end_draws_no_short_life_warning() {
+    let recorded = (Timestamp::now() + 5.minutes())
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let before = format!("K=cached-token\nK_AT={recorded}\n");
+    Test::new()
+        .file(".env", &before)
+        .mint("echo cached-token")
+        .args([
+            "--target",
+            ".env",
+            "--set",
+            "K",
+            "--set",
+            "K_AT=@expiry",
+            "--ttl",
+            "55m",
+            "--min-ttl",
+            "10m",
+        ])
+        .run()
+        .status(0)
+        .file_is(".env", &before);
 }
 
 /// A Databricks-shaped mint whose `expire_time` is an hour ahead, with milliseconds.
