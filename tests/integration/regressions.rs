@@ -272,3 +272,20 @@ fn a_huge_duration_is_a_usage_error_not_a_panic() {
             .file_is(".env", "K=old\n");
     }
 }
+
+/// Issue 14: `~/.aws/credentials` taken for a `.env` had the key updated in every profile (the
+/// long-lived `[default]` key lost) and a missing one appended to the last section, exit 0. A
+/// `[section]` header is now 65 before minting, and the file stays byte-identical.
+#[test]
+fn an_ini_file_is_refused_as_a_dotenv_before_minting() {
+    let aws = "[default]\naws_secret_access_key=long-lived\n\n[app]\naws_secret_access_key=old\n";
+    Test::new()
+        .file("credentials", aws)
+        .mint("echo new")
+        .args(["--target", "credentials", "--set", "aws_secret_access_key"])
+        .run()
+        .status(65)
+        .stderr_has("line 1: a [section] header, so this is an INI file")
+        .file_is("credentials", aws)
+        .log_is(&[]);
+}

@@ -51,6 +51,9 @@ pub(super) enum Rule {
     /// A last line ending in `\` with no newline when a key must be appended: sh keeps that `\`,
     /// and any line after it makes it a continuation.
     AppendAfterBackslash,
+    /// A `[section]` header line: the file is INI (`~/.aws/credentials`), not `.env`. Taken for
+    /// one, the key would be updated in every section and appended to the last.
+    IniSection,
 
     // Lines of a key being set.
     /// Text right after a closing quote (`K="v"#c`): readers disagree on that value.
@@ -111,6 +114,10 @@ impl Rule {
             Rule::AppendAfterBackslash => {
                 "the last line ends in a backslash and no newline: appending a key would change \
                  how sh reads it"
+            }
+            Rule::IniSection => {
+                "a [section] header, so this is an INI file, not a .env: edited as a .env, the \
+                 key would change in every section and be appended to the last"
             }
             Rule::JunkAfterQuote => {
                 "text right after the closing quote of its value, where readers disagree on the \

@@ -147,6 +147,10 @@ impl<'a> Scan<'a> {
                 continue;
             }
             let Some((key, eq_end)) = key_at(b, start) else {
+                let line = text[start..content_end(b, pos)].trim_end();
+                if line.starts_with('[') && line.ends_with(']') {
+                    return Err(Rule::IniSection.at(text, start));
+                }
                 self.pos = next_logical_line(b, start);
                 no_odd_whitespace(text, pos..self.pos, None)?;
                 continue;

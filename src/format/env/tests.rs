@@ -344,3 +344,18 @@ fn get_decodes_each_quoting() {
 fn get_reads_the_last_occurrence() {
     assert_eq!(get("K=first\nK=second\n", "K"), Ok(Some("second".into())));
 }
+
+/// An INI file (`~/.aws/credentials`) taken for a `.env` would have the key updated in every
+/// profile and appended to the last: a `[section]` line makes it 65, with its line number.
+#[test]
+fn a_section_header_is_an_ini_file_not_a_dotenv() {
+    let aws = "[default]\naws_access_key_id=AKIA1\n\n[app]\naws_access_key_id=AKIA2\n";
+    assert_eq!(unparseable_line(aws), Some(1));
+    assert_eq!(unparseable_line("A=1\n  [app]  \nK=2\n"), Some(2));
+    let err = set(aws, "K", "v").unwrap_err().to_string();
+    assert!(err.contains("INI file"), "{err}");
+    // Brackets inside a value, a comment or a quoted span are not headers.
+    for fine in ["K=[1]\n", "# [default]\nK=1\n", "A=\"\n[x]\n\"\nK=1\n"] {
+        assert!(set(fine, "K", "v").is_ok(), "{fine:?}");
+    }
+}
