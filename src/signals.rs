@@ -64,6 +64,7 @@ pub fn install() -> io::Result<()> {
 /// The signals ignored when credshim started (`SigIgn:` of /proc/self/status, a hex mask with
 /// bit n-1 for signal n); 0 when it cannot be read.
 fn ignored_at_start() -> u64 {
+    // By path on purpose: /proc/self is the kernel's, nothing a user could plant.
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {

@@ -138,6 +138,8 @@ fn orphans(running: &[i32]) -> Vec<i32> {
 /// Our children: `/proc/self/task/TID/children` of each of our threads (an orphan is
 /// reparented to one of them); a kernel without CONFIG_PROC_CHILDREN gets the whole /proc
 /// scanned for a `PPid` of ours instead.
+// The /proc reads below go by path on purpose: procfs is the kernel's, no user can plant or
+// swap anything in it, and no target directory is involved (guarantee 9 is about those).
 fn our_children() -> Vec<i32> {
     let me = std::process::id() as i32;
     let mut found = Vec::new();
