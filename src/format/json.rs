@@ -18,8 +18,8 @@ use super::{Refusal, Spliced, Syntax};
 pub(super) struct Json;
 
 impl Syntax for Json {
-    fn extension(&self) -> Option<&'static str> {
-        Some("json")
+    fn extensions(&self) -> &'static [&'static str] {
+        &["json"]
     }
 
     fn check_key(&self, key: &str) -> Result<(), String> {

@@ -42,10 +42,16 @@ impl Format {
 
 /// What a format does with a target's text: pure, text in, text out. No message may hold a value.
 pub trait Syntax {
-    /// The file extension (lower case, without the dot) that selects this format when
-    /// `--format` is not given; `None` for none.
-    fn extension(&self) -> Option<&'static str> {
-        None
+    /// The file extensions (lower case, without the dot) that select this format when
+    /// `--format` is not given.
+    fn extensions(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Whole file names (`credentials`, `.pgpass`) that select this format when `--format` is
+    /// not given, matched exactly.
+    fn file_names(&self) -> &'static [&'static str] {
+        &[]
     }
 
     /// Whether `key` can name a value in this format; the reason when not.
@@ -95,15 +101,20 @@ impl std::fmt::Debug for Spliced {
 }
 
 impl Format {
-    /// The format of `path` when `--format` is not given: the one claiming its extension
-    /// (`.json` is json), anything else env.
+    /// The format of `path` when `--format` is not given: the one claiming its file name
+    /// (`credentials`) or its extension (`.json` is json), anything else env.
     pub fn for_path(path: &Path) -> Format {
+        let name = path.file_name().and_then(|n| n.to_str());
+        let ext = path.extension().and_then(|e| e.to_str());
         let claims = |f: &&Format| {
-            let ext = f.syntax().extension();
-            ext.is_some_and(|ext| {
-                path.extension()
-                    .is_some_and(|e| e.eq_ignore_ascii_case(ext))
-            })
+            let syntax = f.syntax();
+            name.is_some_and(|n| syntax.file_names().contains(&n))
+                || ext.is_some_and(|e| {
+                    syntax
+                        .extensions()
+                        .iter()
+                        .any(|x| x.eq_ignore_ascii_case(e))
+                })
         };
         Format::value_variants()
             .iter()
