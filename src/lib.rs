@@ -55,7 +55,10 @@ pub fn rotate(cfg: &RotateConfig, report: &mut Report) -> Result<(), Error> {
     if new == old {
         return run.unchanged(&target, expiry);
     }
-    cfg.format.verify(&old, &new, &keys.updates())?;
+    cfg.format
+        .verify(&old, &new, &keys.updates(), &target.given)?;
+    cfg.format
+        .name_followers(&old, &keys.updates(), &target.given);
     if cfg.dry_run {
         run.report.outcome = Outcome::Rotated;
         return Ok(());

@@ -66,6 +66,12 @@ pub trait Syntax {
     /// Whether `new` holds the updated values and everything else as in `old`; the first
     /// mismatch, by key, when not.
     fn verify(&self, old: &str, new: &str, updates: &[(String, String)]) -> Result<(), String>;
+
+    /// The other keys of `text` whose values refer to one of `keys` and so follow its change in
+    /// the format's readers (`.env`: `URL=postgres://u:${K}@h/db`), in file order; named at `-v`.
+    fn followers<'a>(&self, _text: &'a str, _keys: &[&str]) -> Vec<&'a str> {
+        Vec::new()
+    }
 }
 
 /// Why a format refuses, by what is wrong; [`Format`] maps it to the run's [`Error`].
@@ -151,15 +157,39 @@ impl Format {
         Ok(spliced.text)
     }
 
-    /// Check that `new` holds the updated values and everything else as in `old` (70 if not).
-    pub fn verify(self, old: &str, new: &str, updates: &[(String, Secret)]) -> Result<(), Error> {
+    /// Check that `new` holds the updated values and everything else as in `old` (70 if not),
+    /// but for the values that follow a changed key ([`Format::name_followers`]).
+    pub fn verify(
+        self,
+        old: &str,
+        new: &str,
+        updates: &[(String, Secret)],
+        path: &Path,
+    ) -> Result<(), Error> {
         self.syntax()
             .verify(old, new, &exposed(updates))
             .map_err(|why| {
                 Error::Software(format!(
-                    "the new file would not read back as intended: {why}"
+                    "{}: the new file would not read back as intended: {why}",
+                    path.display()
                 ))
             })
+    }
+
+    /// Say at `-v` which values of `old` follow the change of `updates` (`B=${K}`).
+    pub fn name_followers(self, old: &str, updates: &[(String, Secret)], path: &Path) {
+        let keys: Vec<&str> = updates.iter().map(|(k, _)| k.as_str()).collect();
+        let followers = self.syntax().followers(old, &keys);
+        if !followers.is_empty() {
+            log::info!(
+                "{}: {} refer{} to {} and follow{} the new value",
+                path.display(),
+                followers.join(", "),
+                if followers.len() == 1 { "s" } else { "" },
+                keys.join(", "),
+                if followers.len() == 1 { "s" } else { "" },
+            );
+        }
     }
 }
 
