@@ -33,7 +33,7 @@ pub struct Cli {
 pub enum Command {
     /// Mint a credential and splice it into the target file, atomically and under a lock
     #[command(after_long_help = crate::error::exit_codes_help())]
-    Rotate(RotateArgs),
+    Rotate(Box<RotateArgs>),
     /// Report the time left on the credential in a target (Nagios/Icinga plugin: 0 OK,
     /// 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
     Check(CheckArgs),
@@ -188,6 +188,16 @@ pub struct RotateArgs {
     /// Shell command run after the target changed (and on the next run, if it failed)
     #[arg(long = "reload", value_name = "CMD", env = "CREDSHIM_RELOAD")]
     pub reload: Option<String>,
+
+    /// Before the new file replaces the old, run this (/bin/sh -c) with CREDSHIM_CANDIDATE set
+    /// to the verified new file; a failure on every try keeps the old file (69)
+    #[arg(long = "probe", value_name = "CMD", env = "CREDSHIM_PROBE")]
+    pub probe: Option<String>,
+
+    /// How long each try of the probe may run
+    #[arg(long = "probe-timeout", value_name = "DURATION", env = "CREDSHIM_PROBE_TIMEOUT",
+          default_value = "30s", value_parser = parse_duration)]
+    pub probe_timeout: Duration,
 
     /// How long the mint may run
     #[arg(long = "mint-timeout", value_name = "DURATION", env = "CREDSHIM_MINT_TIMEOUT",

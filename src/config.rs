@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::expiry::ExpiryFormat;
 use crate::format::Format;
 use crate::mint::MintCommand;
+use crate::probe::Probe;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -97,6 +98,7 @@ pub struct RotateConfig {
     pub retries: u32,
     pub splay: Option<Duration>,
     pub reload: Option<String>,
+    pub probe: Option<Probe>,
     pub mint_timeout: Duration,
     pub reload_timeout: Duration,
     pub lock_timeout: Duration,
@@ -168,7 +170,18 @@ impl RotateConfig {
             }
             r => r,
         };
+        let probe = match args.probe {
+            Some(p) if p.trim().is_empty() => {
+                return Err(Error::Config("--probe is empty".into()));
+            }
+            p => p.map(|cmd| Probe {
+                cmd,
+                timeout: args.probe_timeout,
+                retries: args.retries,
+            }),
+        };
         Ok(RotateConfig {
+            probe,
             format,
             target: args.file.target,
             sets,

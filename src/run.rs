@@ -57,7 +57,7 @@ pub fn run(argv: Vec<OsString>) -> u8 {
         log::warn!("cannot install signal handlers: {e}");
     }
     match cli.command {
-        Command::Rotate(args) => rotate(args),
+        Command::Rotate(args) => rotate(*args),
         Command::Check(args) => check(&args),
     }
 }

@@ -49,6 +49,8 @@ complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l retries -d 
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l splay -d 'Sleep a random time up to this before starting (cron has no RandomizedDelaySec)' -r
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l metrics-file -d 'Write Prometheus textfile-collector metrics here, atomically, on every run' -r -F
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l reload -d 'Shell command run after the target changed (and on the next run, if it failed)' -r
+complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l probe -d 'Before the new file replaces the old, run this (/bin/sh -c) with CREDSHIM_CANDIDATE set to the verified new file; a failure on every try keeps the old file (69)' -r
+complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l probe-timeout -d 'How long each try of the probe may run' -r
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l mint-timeout -d 'How long the mint may run' -r
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l reload-timeout -d 'How long the reload may run' -r
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l lock-timeout -d 'How long to wait for another run\'s lock on the same target' -r

@@ -13,6 +13,7 @@ mod jobs;
 mod kubernetes;
 mod paths;
 mod postgres;
+mod probe;
 mod readers;
 mod regressions;
 mod rotate;
