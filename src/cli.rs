@@ -90,22 +90,25 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub file: TargetArgs,
 
-    /// The key of the credential; its JWT `exp` is read unless --expiry-key is given
+    /// The key of the credential; its JWT `exp` is read unless --expiry-key is given. Default:
+    /// the first key of CREDSHIM_SET (a --job file's) taken from the mint
     #[arg(long = "key", value_name = "KEY", env = "CREDSHIM_KEY")]
-    pub key: String,
+    pub key: Option<String>,
 
-    /// A key holding the credential's expiry as RFC 3339 (one written from @expiry)
+    /// A key holding the credential's expiry as RFC 3339 (one written from @expiry). Default,
+    /// when --key is not given either: the key CREDSHIM_SET writes from @expiry
     #[arg(long = "expiry-key", value_name = "KEY", env = "CREDSHIM_EXPIRY_KEY")]
     pub expiry_key: Option<String>,
 
-    /// WARNING when less than this is left
+    /// WARNING when less than this is left: a rotation is overdue (at most the job's --min-ttl
+    /// minus two timer periods)
     #[arg(long = "warn", value_name = "DURATION", env = "CREDSHIM_WARN",
-          default_value = "15m", value_parser = parse_duration)]
+          default_value = "5m", value_parser = parse_duration)]
     pub warn: Duration,
 
     /// CRITICAL when less than this is left (or expired, or missing)
     #[arg(long = "crit", value_name = "DURATION", env = "CREDSHIM_CRIT",
-          default_value = "5m", value_parser = parse_duration)]
+          default_value = "2m", value_parser = parse_duration)]
     pub crit: Duration,
 }
 

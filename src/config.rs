@@ -73,11 +73,34 @@ impl CheckConfig {
         if args.crit > args.warn {
             return Err("--crit must not exceed --warn".into());
         }
+        // A job file's CREDSHIM_SET (in the environment by now) names the keys the job writes.
+        let sets: Vec<SetSpec> = std::env::var("CREDSHIM_SET")
+            .unwrap_or_default()
+            .split(',')
+            .filter(|s| !s.trim().is_empty())
+            .filter_map(|s| SetSpec::parse(s).ok())
+            .collect();
+        let (key, expiry_key) = match &args.key {
+            Some(key) => (key.clone(), args.expiry_key.clone()),
+            None => {
+                let key = sets
+                    .iter()
+                    .find(|s| s.source != Source::Expiry)
+                    .map(|s| s.key.clone())
+                    .ok_or("no key to check: give --key (or a --job file with CREDSHIM_SET)")?;
+                let expiry_key = args.expiry_key.clone().or_else(|| {
+                    sets.iter()
+                        .find(|s| s.source == Source::Expiry)
+                        .map(|s| s.key.clone())
+                });
+                (key, expiry_key)
+            }
+        };
         Ok(CheckConfig {
             target: args.file.target.clone(),
             format: args.file.format(),
-            key: args.key.clone(),
-            expiry_key: args.expiry_key.clone(),
+            key,
+            expiry_key,
             warn: args.warn,
             crit: args.crit,
         })

@@ -70,9 +70,9 @@ complete -c credshim -n "__fish_credshim_using_subcommand check" -l target -d 'T
 complete -c credshim -n "__fish_credshim_using_subcommand check" -l format -d 'Target format; default by extension: .json is json, anything else env' -r -f -a "env\t'`KEY=value` lines, read by dotenvy, python-dotenv, compose, systemd and sh'
 json\t'A JSON document; KEY is a JSON pointer to a string member'
 raw\t'The whole file is the value; the one KEY is `-`'"
-complete -c credshim -n "__fish_credshim_using_subcommand check" -l key -d 'The key of the credential; its JWT `exp` is read unless --expiry-key is given' -r
-complete -c credshim -n "__fish_credshim_using_subcommand check" -l expiry-key -d 'A key holding the credential\'s expiry as RFC 3339 (one written from @expiry)' -r
-complete -c credshim -n "__fish_credshim_using_subcommand check" -l warn -d 'WARNING when less than this is left' -r
+complete -c credshim -n "__fish_credshim_using_subcommand check" -l key -d 'The key of the credential; its JWT `exp` is read unless --expiry-key is given. Default: the first key of CREDSHIM_SET (a --job file\'s) taken from the mint' -r
+complete -c credshim -n "__fish_credshim_using_subcommand check" -l expiry-key -d 'A key holding the credential\'s expiry as RFC 3339 (one written from @expiry). Default, when --key is not given either: the key CREDSHIM_SET writes from @expiry' -r
+complete -c credshim -n "__fish_credshim_using_subcommand check" -l warn -d 'WARNING when less than this is left: a rotation is overdue (at most the job\'s --min-ttl minus two timer periods)' -r
 complete -c credshim -n "__fish_credshim_using_subcommand check" -l crit -d 'CRITICAL when less than this is left (or expired, or missing)' -r
 complete -c credshim -n "__fish_credshim_using_subcommand check" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c credshim -n "__fish_credshim_using_subcommand check" -s q -l quiet -d 'Less logging on stderr (-q: errors only, -qq: nothing but the final error line)'

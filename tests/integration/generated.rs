@@ -365,9 +365,8 @@ fn examples() -> Roff {
              /etc/credshim/backstage.env",
         ),
         (
-            "Monitoring from Nagios or Icinga:",
-            "credshim check --target /srv/backstage/.env --key DATABRICKS_TOKEN \\\n  \
-             --expiry-key DATABRICKS_TOKEN_EXPIRES_AT --warn 15m --crit 5m",
+            "Monitoring from Nagios or Icinga (WARNING: a rotation is overdue):",
+            "credshim check --job /etc/credshim/backstage.env --warn 5m --crit 2m",
         ),
     ];
     for (text, code) in examples {
