@@ -194,7 +194,7 @@ pub enum Error {
 /// How the mint failed: its last attempt's account, and how many attempts there were.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MintFailure {
-    /// `<program> exited with status 3: <its last stderr line>`, or why it could not run.
+    /// `<program> exited with status 3: <its most useful stderr line>`, or why it could not run.
     pub what: String,
     /// Attempts made (1 without retries).
     pub attempts: u32,

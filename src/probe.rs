@@ -111,7 +111,7 @@ fn probe_once(cmd: &str, timeout: Duration, candidate: &std::path::Path) -> Resu
         return Ok(());
     }
     let mut msg = format!("probe command {}", process::describe(done.status));
-    if let Some(line) = done.last_stderr {
+    if let Some(line) = done.stderr_line {
         msg.push_str(": ");
         msg.push_str(&line);
     }

@@ -34,6 +34,20 @@ pub fn stored(
         .or_else(|| token.and_then(jwt_exp))
 }
 
+/// What a 0 of seconds-from-now means, by where it was read: Vault's `ttl` of a static
+/// credential (`database/static-creds/...`, `/data/ttl`) is 0 while Vault rotates it, so the next
+/// run gets the new one; a lease of 0 (`/lease_duration`) means the secret has no lease at all
+/// (a KV secret, a static secret), so its lifetime must be declared.
+fn zero_lease_hint(pointer: &str) -> String {
+    if pointer.ends_with("/ttl") {
+        "a ttl of 0 seconds: Vault is rotating this static credential right now; the next run \
+         gets the new one (a static role's rotation_period is its lifetime)"
+            .into()
+    } else {
+        format!("{}", ExpiryError::ZeroLease)
+    }
+}
+
 /// Whether the credential in the target, expiring at `expiry`, can stay: a `--min-ttl` is set,
 /// no key taken from the mint is missing, and more than `min_ttl` is left. Says why at info.
 pub fn is_fresh(
@@ -77,7 +91,10 @@ pub fn minted(
     if let Some((pointer, value)) = stated {
         return parse_expiry(value, format, now)
             .map(Some)
-            .map_err(|e| format!("{pointer}: {e}"));
+            .map_err(|e| match e {
+                ExpiryError::ZeroLease => format!("{pointer}: {}", zero_lease_hint(pointer)),
+                e => format!("{pointer}: {e}"),
+            });
     }
     if let Some(exp) = first.and_then(jwt_exp) {
         return Ok(Some(exp));
@@ -125,6 +142,32 @@ mod tests {
         assert!(!is_fresh(m, true, Some(at(1_800_009_999)), now));
         assert!(!is_fresh(None, false, Some(at(1_800_009_999)), now));
         assert!(!is_fresh(m, false, None, now));
+    }
+
+    #[test]
+    fn a_zero_ttl_of_a_static_credential_is_told_from_a_lease_of_zero() {
+        let now = at(1_800_000_000);
+        let zero = Value::from(0);
+        let read = |pointer| {
+            minted(
+                Some((pointer, &zero)),
+                ExpiryFormat::Seconds,
+                None,
+                None,
+                None,
+                now,
+            )
+        };
+        let static_creds = read("/data/ttl").unwrap_err();
+        assert!(
+            static_creds.contains("Vault is rotating this static credential"),
+            "{static_creds}"
+        );
+        let lease = read("/lease_duration").unwrap_err();
+        assert!(
+            lease.contains("has no lease") && lease.contains("--ttl"),
+            "{lease}"
+        );
     }
 
     #[test]
