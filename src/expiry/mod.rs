@@ -144,6 +144,70 @@ mod tests {
         assert!(!is_fresh(m, false, None, now));
     }
 
+    /// A day of the shipped gcloud job (`--ttl 55m --min-ttl 15m`, a run every 5 minutes up to
+    /// 60 s late) against a model of gcloud's token cache: `print-access-token` hands back the
+    /// cached 1-hour token until less than 3m45s is left (google-auth's refresh threshold), and
+    /// credshim is its only user. The share of the day the target holds a dead token: with the
+    /// recorded expiry kept for a cached token, and with the old stamp of now + ttl on it.
+    fn dead_share_of_a_gcloud_day(keep_recorded: bool) -> f64 {
+        let (ttl, min_ttl) = (
+            Duration::from_secs(55 * 60),
+            Some(Duration::from_secs(15 * 60)),
+        );
+        let mut rng = fastrand::Rng::with_seed(11);
+        // gcloud's cache and the target: (token id, real expiry), and the expiry recorded.
+        let mut cache = (0, 0);
+        let mut file: Option<((u32, i64), Timestamp)> = None;
+        let (mut next_run, mut dead) = (0, 0);
+        for t in (0..86_400).step_by(10) {
+            let now = at(1_800_000_000 + t);
+            if t >= next_run {
+                next_run = (t / 300 + 1) * 300 + rng.i64(0..=60);
+                let recorded = file.map(|(_, e)| e);
+                if !is_fresh(min_ttl, file.is_none(), recorded, now) {
+                    if cache.1 - t < 225 {
+                        cache = (cache.0 + 1, t + 3600);
+                    }
+                    let same = file.is_some_and(|(token, _)| token == cache);
+                    let cached = if same && keep_recorded {
+                        recorded
+                    } else {
+                        None
+                    };
+                    let e = minted(
+                        None,
+                        ExpiryFormat::Auto,
+                        Some("opaque"),
+                        Some(ttl),
+                        cached,
+                        now,
+                    );
+                    file = Some((cache, e.unwrap().unwrap()));
+                }
+            }
+            if file.is_some_and(|((_, real), _)| real <= t) {
+                dead += 1;
+            }
+        }
+        f64::from(dead) / 8640.0
+    }
+
+    #[test]
+    fn a_cached_token_keeps_its_recorded_expiry_so_the_target_is_rarely_dead() {
+        let kept = dead_share_of_a_gcloud_day(true);
+        let stamped = dead_share_of_a_gcloud_day(false);
+        assert!(
+            stamped > 0.15,
+            "the model no longer shows the old failure: {stamped}"
+        );
+        assert!(kept < 0.05, "dead {:.1}% of the day", kept * 100.0);
+        println!(
+            "dead share of the day: {:.1}% kept, {:.1}% stamped",
+            kept * 100.0,
+            stamped * 100.0
+        );
+    }
+
     #[test]
     fn a_zero_ttl_of_a_static_credential_is_told_from_a_lease_of_zero() {
         let now = at(1_800_000_000);

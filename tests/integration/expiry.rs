@@ -145,6 +145,39 @@ fn expiry_encodings_of_real_mints() {
             "/Credentials/SessionToken",
             vec!["--expiry-from", "/Credentials/Expiration"],
         ),
+        // The AWS CLI's two shapes: its default (microseconds, Z) and with
+        // cli_timestamp_format=iso8601 (an offset).
+        (
+            format!(
+                r#"{{"Credentials":{{"SessionToken":"tok","Expiration":"{}"}}}}"#,
+                (now + 3000.seconds()).strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
+            ),
+            "/Credentials/SessionToken",
+            vec!["--expiry-from", "/Credentials/Expiration"],
+        ),
+        (
+            format!(
+                r#"{{"Credentials":{{"SessionToken":"tok","Expiration":"{}"}}}}"#,
+                (now + 3000.seconds()).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+            ),
+            "/Credentials/SessionToken",
+            vec!["--expiry-from", "/Credentials/Expiration"],
+        ),
+        // Databricks: the `database` API says expiration_time, the `postgres` API expire_time.
+        (
+            format!(
+                r#"{{"expiration_time":"{}","token":"tok"}}"#,
+                (now + 3000.seconds()).strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+            ),
+            "/token",
+            vec!["--expiry-from", "/expiration_time"],
+        ),
+        // Vault static credentials (database/static-creds): ttl in seconds.
+        (
+            r#"{"data":{"password":"tok","rotation_period":86400,"ttl":3000}}"#.to_string(),
+            "/data/password",
+            vec!["--expiry-from", "/data/ttl", "--expiry-format", "seconds"],
+        ),
         (
             format!(r#"{{"accessToken":"tok","expires_on":{epoch}}}"#),
             "/accessToken",
@@ -190,6 +223,20 @@ fn expiry_encodings_of_real_mints() {
         let ttl = done.json()["ttl_seconds"].as_i64().unwrap();
         assert!((2990..=3000).contains(&ttl), "{out}: {ttl}");
     }
+}
+
+#[test]
+fn aws_text_output_is_76_with_the_fix() {
+    // `output = text` in ~/.aws/config: the CLI prints tab-separated text.
+    Test::new()
+        .file(".env", "")
+        .mint("printf 'CREDENTIALS\tASIAX\t2026-12-02T01:02:24Z\tsecret\ttoken\n'")
+        .args(["--target", ".env", "--set", "K=/Credentials/SessionToken"])
+        .run()
+        .status(76)
+        .stderr_has("stdout is not JSON")
+        .stderr_has("--output json")
+        .file_is(".env", "");
 }
 
 #[test]
