@@ -287,6 +287,78 @@ fn at_expiry_without_a_known_expiry_is_76_and_ttl_supplies_one() {
     assert!(text.starts_with("K=opaque\nK_AT=20"), "{text}");
 }
 
+/// A fast-clock day of a cached-token mint (issue: gcloud and az hand back their cached token
+/// until it nears its end): the mint returns its cached 20-second token until 5 s are left;
+/// credshim runs every 2 s with `--ttl 18s --min-ttl 8s`. Sampled every 100 ms for 44 s, the
+/// target never holds a dead token. (Stamping now + ttl on the cached token, as credshim once
+/// did, left it believing a token with 10 s left had 18, and the file held a dead token for up to
+/// one period of every cycle.)
+#[test]
+fn a_cached_token_mint_never_leaves_a_dead_token_in_the_target() {
+    let mint = "now=$(date +%s); id=0; exp=0\n\
+                [ -s \"$TEST_DIR/cache\" ] && read id exp < \"$TEST_DIR/cache\"\n\
+                if [ $((exp - now)) -le 5 ]; then id=$((id + 1)); exp=$((now + 20));\n\
+                  echo \"$id $exp\" > \"$TEST_DIR/cache\"; echo \"$id $exp\" >> \"$TEST_DIR/issued\"; fi\n\
+                echo \"tok-$id\"";
+    let mut t = Test::new().file(".env", "APP=1\n").mint(mint).args([
+        "--target",
+        ".env",
+        "--set",
+        "T",
+        "--set",
+        "T_EXP=@expiry",
+        "--ttl",
+        "18s",
+        "--min-ttl",
+        "8s",
+    ]);
+    let dir = t.dir.path().to_path_buf();
+    // When each token the mint issued dies.
+    let dies = |id: &str| -> i64 {
+        let issued = fs::read_to_string(dir.join("issued")).unwrap_or_default();
+        issued
+            .lines()
+            .find_map(|l| l.split_once(' ').filter(|(i, _)| *i == id))
+            .map_or(0, |(_, exp)| exp.parse().unwrap())
+    };
+    let started = Instant::now();
+    let (mut dead, mut samples, mut runs) = (0, 0, 0);
+    while started.elapsed() < Duration::from_secs(44) {
+        let done = t.run().status(0);
+        runs += 1;
+        t = done.again();
+        let next = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < next {
+            let text = fs::read_to_string(dir.join(".env")).unwrap();
+            let id = text
+                .lines()
+                .find_map(|l| l.strip_prefix("T=tok-"))
+                .expect("a token in the target");
+            samples += 1;
+            if dies(id) <= Timestamp::now().as_second() {
+                dead += 1;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let issued = fs::read_to_string(dir.join("issued")).unwrap();
+    let log = fs::read_to_string(dir.join("log")).unwrap();
+    let mints = log.lines().count();
+    println!(
+        "cached-token day: {runs} runs, {mints} mints, {} tokens, {dead} of {samples} samples dead",
+        issued.lines().count()
+    );
+    assert!(
+        issued.lines().count() >= 3,
+        "the cache never turned over:\n{issued}"
+    );
+    assert!(mints < runs, "--min-ttl never skipped a mint");
+    assert_eq!(
+        dead, 0,
+        "the target held a dead token in {dead} of {samples} samples"
+    );
+}
+
 /// DESIGN `--ttl`: a minted value equal to the one in the target is a cached token (gcloud, az
 /// hand theirs back until it nears its end): the expiry already recorded stays, or a dying
 /// token would look fresh for another `--ttl`. A new value gets now + ttl.
