@@ -11,6 +11,7 @@
 
 pub mod env;
 pub mod json;
+pub mod properties;
 pub mod raw;
 
 use crate::error::Error;
@@ -27,6 +28,8 @@ pub enum Format {
     Json,
     /// The whole file is the value; the one KEY is `-`
     Raw,
+    /// Java `.properties`; KEY is the property name as Java loads it
+    Properties,
 }
 
 impl Format {
@@ -36,6 +39,7 @@ impl Format {
             Format::Env => &env::Env,
             Format::Json => &json::Json,
             Format::Raw => &raw::Raw,
+            Format::Properties => &properties::Properties,
         }
     }
 }
@@ -227,6 +231,10 @@ mod tests {
         assert_eq!(Format::for_path(Path::new("C.JSON")), Format::Json);
         assert_eq!(Format::for_path(Path::new(".env")), Format::Env);
         assert_eq!(Format::for_path(Path::new("password")), Format::Env);
+        assert_eq!(
+            Format::for_path(Path::new("/srv/app/application.properties")),
+            Format::Properties
+        );
     }
 
     #[test]
@@ -237,5 +245,11 @@ mod tests {
         assert!(Format::Json.check_key("a").is_err());
         assert!(Format::Raw.check_key("-").is_ok());
         assert!(Format::Raw.check_key("K").is_err());
+        assert!(
+            Format::Properties
+                .check_key("spring.datasource.password")
+                .is_ok()
+        );
+        assert!(Format::Properties.check_key("").is_err());
     }
 }
