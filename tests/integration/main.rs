@@ -15,5 +15,6 @@ mod paths;
 mod postgres;
 mod probe;
 mod readers;
+mod readers_properties;
 mod regressions;
 mod rotate;
