@@ -582,7 +582,7 @@ fn every_example_job_runs_as_the_unit_runs_it() {
     let in_1h = now + jiff::SignedDuration::from_hours(1);
     let exp = in_1h.as_second();
     let token = jwt(exp);
-    let cases: [(&str, String, &[&str]); 7] = [
+    let cases: [(&str, String, &[&str]); 8] = [
         (
             "lakebase-backstage.env",
             format!(
@@ -631,6 +631,16 @@ fn every_example_job_runs_as_the_unit_runs_it() {
         ),
         ("kubernetes-token.env", format!("{token}\n"), &["KUBE_TOKEN="]),
         (
+            "spring-boot-properties.env",
+            r#"{"lease_id":"database/creds/app/x","lease_duration":3600,"renewable":true,"data":{"password":"example-password","username":"v-app-example"}}"#
+                .to_string(),
+            &[
+                "spring.datasource.username=v-app-example",
+                "spring.datasource.password=example-password",
+                "credshim.expires-at=",
+            ],
+        ),
+        (
             "raw-password-file.env",
             r#"{"last_vault_rotation":"2026-08-21T12:46:32Z","password":"example-password","rotation_period":86400,"ttl":3412,"username":"app"}"#
                 .to_string(),
@@ -650,8 +660,14 @@ fn every_example_job_runs_as_the_unit_runs_it() {
             "mint",
             &format!("{}\ncat \"$TEST_DIR/mint.out\"", log_line("mint")),
         );
+        // The example's own file name (its extension may choose the format).
+        let target = Path::new(get("CREDSHIM_TARGET").expect("CREDSHIM_TARGET"))
+            .file_name()
+            .expect("a file name")
+            .to_string_lossy()
+            .into_owned();
         if !raw {
-            t = t.file("target", "APP_NAME=example\n");
+            t = t.file(&target, "APP_NAME=example\n");
         }
         for (tool, body) in FAKE_TOOLS {
             t = t.script(&format!("bin/{tool}"), body);
@@ -666,7 +682,7 @@ fn every_example_job_runs_as_the_unit_runs_it() {
         }
         let t = t
             .env("PATH", &path)
-            .env("CREDSHIM_TARGET", "target")
+            .env("CREDSHIM_TARGET", &target)
             .env("CREDSHIM_MINT", "./mint")
             .env("CREDSHIM_RELOAD", &log_line("reload"));
         let done = t.run();
@@ -683,7 +699,7 @@ fn every_example_job_runs_as_the_unit_runs_it() {
             .chain(["reload"])
             .collect();
         assert_eq!(done.log(), first, "{name}: {}", done.stderr);
-        let written = done.read("target");
+        let written = done.read(&target);
         if raw {
             assert_eq!(written, "example-password", "{name}");
         } else {
@@ -727,6 +743,7 @@ fn every_example_job_file_is_tested() {
             "kubernetes-token.env",
             "lakebase-backstage.env",
             "raw-password-file.env",
+            "spring-boot-properties.env",
             "vault-database.env",
         ]
     );

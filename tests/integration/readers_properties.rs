@@ -427,3 +427,85 @@ fn a_jvm_and_jproperties_read_every_rotated_value_both_ways() {
         failures[..failures.len().min(40)].join("\n")
     );
 }
+
+#[test]
+fn a_spring_boot_job_rotates_application_properties_and_a_jvm_reads_it() {
+    // The shipped example's settings, with a canned Vault output whose password needs escapes
+    // (a leading space, `=`, `\`, non-ASCII): after each rotation the reload ran once, the rest
+    // of the file is byte-identical, and both loads of a real JVM read the new credential.
+    let vault = |user: &str, password: &str| {
+        serde_json::json!({
+            "lease_id": "database/creds/app/x",
+            "lease_duration": 3600,
+            "data": {"username": user, "password": password},
+        })
+        .to_string()
+    };
+    let first = (" v-app-1", "p=ss\\w\u{f6}rd\u{1f511}");
+    let second = ("v-app-2", "plain-Secret-2");
+    let job = "CREDSHIM_TARGET=application.properties\n\
+               CREDSHIM_SET=spring.datasource.username=/data/username,spring.datasource.password=/data/password,credshim.expires-at=@expiry\n\
+               CREDSHIM_EXPIRY_FROM=/lease_duration\n\
+               CREDSHIM_EXPIRY_FORMAT=seconds\n\
+               CREDSHIM_MIN_TTL=15m\n\
+               CREDSHIM_MINT=\"cat mint.json\"\n\
+               CREDSHIM_RELOAD=\"echo reload >> log\"\n";
+    let done = crate::harness::Test::new()
+        .file("job.env", job)
+        .file("application.properties", SPRING)
+        .file("mint.json", &vault(first.0, first.1))
+        .args(["--job", "job.env"])
+        .run()
+        .status(0)
+        .hides(first.1)
+        // The file had the credential but no expiry yet.
+        .stderr_has("--min-ttl cannot tell")
+        .log_is(&["reload"]);
+    let written = done.read("application.properties");
+    assert!(
+        written
+            .lines()
+            .filter(|l| l.contains("spring.datasource."))
+            .all(str::is_ascii),
+        "{written}"
+    );
+    let others = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| {
+                !l.contains("spring.datasource.password")
+                    && !l.starts_with("spring.datasource.username")
+                    && !l.starts_with("credshim.")
+            })
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(others(&written), others(SPRING));
+    let check = |dir: &Path, (user, password): (&str, &str)| {
+        let files = ["application.properties".to_string()];
+        match java(dir, &files) {
+            Ok((stream, reader)) => {
+                for readings in [stream, reader] {
+                    let props = readings["application.properties"].as_ref().expect("loads");
+                    assert_eq!(props["spring.datasource.username"], user);
+                    assert_eq!(props["spring.datasource.password"], password);
+                    assert!(props.contains_key("credshim.expires-at"));
+                }
+            }
+            Err(why) => skip(&format!("reader java: {why}")),
+        }
+    };
+    check(done.test().dir.path(), first);
+    // The next run finds the credential fresh (--min-ttl, read from credshim.expires-at): no
+    // mint, no reload. With a --min-ttl longer than the lease, a new credential.
+    let t = done.again().file("mint.json", &vault(second.0, second.1));
+    let fresh = t.run().status(0).log_is(&["reload"]);
+    check(fresh.test().dir.path(), first);
+    let again = fresh
+        .again()
+        .args(["--min-ttl", "2h"])
+        .run()
+        .status(0)
+        .stderr_has("every run will mint")
+        .log_is(&["reload", "reload"]);
+    check(again.test().dir.path(), second);
+}
