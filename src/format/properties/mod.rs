@@ -156,8 +156,12 @@ pub fn splice(text: &str, updates: &[(String, String)]) -> Result<String, Proper
         }
         if ends_continued(text, &entries) {
             // A continuation onto a blank line ends there: without it the new line would join
-            // the last value.
-            out.push_str(eol);
+            // the last value. (An LF right after a final CR would only make it a CRLF.)
+            out.push_str(if eol == "\n" && text.ends_with('\r') {
+                "\r\n"
+            } else {
+                eol
+            });
         }
         for (i, (key, value)) in updates.iter().enumerate() {
             if !found[i] {

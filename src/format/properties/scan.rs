@@ -179,11 +179,12 @@ fn entry(
         }
     }
     let value_chars = &chars[j..];
-    // An empty value starts right after the separator (a continuation backslash after it is
-    // part of the span, so that a new value does not follow it).
-    let value_start = match (value_chars.first(), j.checked_sub(1).map(|k| chars[k])) {
-        (Some(&(at, _)), _) => at,
-        (None, Some((at, c))) => at + c.len_utf8(),
+    // The value starts right after the separator's last character: a continuation between
+    // them (`k=\` then the value on the next line) is part of the span, so that a new value
+    // replaces it and does not follow a dangling backslash.
+    let value_start = match (j.checked_sub(1).map(|k| chars[k]), value_chars.first()) {
+        (Some((at, c)), _) => at + c.len_utf8(),
+        (None, Some(&(at, _))) => at,
         (None, None) => logical_end,
     };
     let err = |b| (b, line);

@@ -152,6 +152,10 @@ fn every_occurrence_is_set_and_a_missing_key_appended() {
     assert_eq!(set_ok("a=x\\\n", "k", "v"), "a=x\\\n\nk=v\n");
     assert_eq!(set_ok("a=x\\", "k", "v"), "a=x\\\n\nk=v\n");
     assert_eq!(loaded(&set_ok("a=x\\", "k", "v"))["a"], "x");
+    // Found by the fuzzer: LF the dominant ending, the last line continued and ended by a CR: the
+    // blank line's LF made that CR a CRLF, and the new line joined the value.
+    let text = "a=1\nb=2\nc=x\rd=\\\r";
+    assert_eq!(set_ok(text, "k", "v"), "a=1\nb=2\nc=x\rd=\\\r\r\nk=v\n");
 }
 
 #[test]
@@ -199,6 +203,13 @@ fn a_continued_value_is_written_on_one_line() {
     let text = "k=\\\n\nz=1\n";
     assert_eq!(set_ok(text, "k", "v"), "k=v\n\nz=1\n");
     assert_eq!(set_ok("k\\\n\nz=1\n", "k", "v"), "k=v\n\nz=1\n");
+    // Found by the fuzzer: a value that starts after a continuation was replaced from its first
+    // character on, leaving `k=\` and a line of `\` before it; set to "" the chain then read
+    // differently the next time (not idempotent).
+    let text = "k=\\\n\\\n  z";
+    assert_eq!(set_ok(text, "k", ""), "k=");
+    assert_eq!(set_ok(text, "k", "v"), "k=v");
+    assert_eq!(set_ok("k = \\\n  old\n", "k", "v"), "k = v\n");
 }
 
 #[test]
