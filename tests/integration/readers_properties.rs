@@ -509,3 +509,35 @@ fn a_spring_boot_job_rotates_application_properties_and_a_jvm_reads_it() {
         .log_is(&["reload", "reload"]);
     check(again.test().dir.path(), second);
 }
+
+#[test]
+fn a_file_the_loads_read_differently_is_refused_before_minting() {
+    // 65 with the file byte-identical and the mint never run: a key written with raw non-ASCII
+    // (the two loads read two names), a BOM before the key's line (Java reads `\uFEFF` + key), a
+    // malformed `\u` anywhere (Java throws). A value no form carries is 76 after the mint.
+    for (text, key) in [
+        ("p\u{e4}ss=old\n", "p\u{e4}ss"),
+        ("\u{feff}spring.datasource.password=old\n", KEY),
+        ("a=\\u00\nspring.datasource.password=old\n", KEY),
+    ] {
+        crate::harness::Test::new()
+            .file("application.properties", text)
+            .mint("echo s3cr3t")
+            .args(["--target", "application.properties", "--set", key])
+            .run()
+            .status(65)
+            .hides("s3cr3t")
+            .file_is("application.properties", text)
+            .log_is(&[])
+            .no_temp();
+    }
+    crate::harness::Test::new()
+        .file("application.properties", "k=old\n")
+        .mint("printf 's3cr\\357\\273\\277t'")
+        .args(["--target", "application.properties", "--set", "k"])
+        .run()
+        .status(76)
+        .hides("s3cr")
+        .file_is("application.properties", "k=old\n")
+        .log_is(&["mint"]);
+}
