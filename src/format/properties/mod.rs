@@ -8,8 +8,8 @@
 //! spacing around it stay byte for byte; a value continued over several lines is written on one.
 //! Values are written with the escapes `Properties.load` reads, every non-ASCII character as
 //! `\uXXXX` so that `load(InputStream)` (ISO-8859-1) and `load(Reader)` (UTF-8) read the same
-//! ([`write_value`]). The rules of docs/formats/properties.md decide what is refused
-//! ([`rules::Rule`]); [`verify`] reads the new text again, both ways, and compares every entry.
+//! (`write_value`). The rules of docs/formats/properties.md decide what is refused
+//! (`rules::Rule`); [`verify`] reads the new text again, both ways, and compares every entry.
 
 mod rules;
 mod scan;
