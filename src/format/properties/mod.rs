@@ -47,6 +47,34 @@ impl Syntax for Properties {
     fn verify(&self, old: &str, new: &str, updates: &[(String, String)]) -> Result<(), String> {
         verify(old, new, updates)
     }
+
+    fn followers<'a>(&self, text: &'a str, keys: &[&str]) -> Vec<&'a str> {
+        followers(text, keys)
+    }
+}
+
+/// The other properties whose values hold a Spring placeholder of one of `keys` (`${key}`, or
+/// `${key:default}`): `java.util.Properties` reads them as written, Spring Boot resolves them to
+/// the new value. The keys as written in `text`, in file order.
+fn followers<'a>(text: &'a str, keys: &[&str]) -> Vec<&'a str> {
+    let Ok(entries) = entries(text) else {
+        return Vec::new();
+    };
+    let refers = |v: &str| {
+        keys.iter()
+            .any(|k| v.contains(&format!("${{{k}}}")) || v.contains(&format!("${{{k}:")))
+    };
+    let mut out: Vec<&'a str> = Vec::new();
+    for e in entries
+        .iter()
+        .filter(|e| !keys.contains(&e.key.as_str()) && refers(&e.value))
+    {
+        let written = &text[e.key_span.clone()];
+        if !out.contains(&written) {
+            out.push(written);
+        }
+    }
+    out
 }
 
 /// Why a key, a value or a file is refused. Messages name keys and lines, never values.

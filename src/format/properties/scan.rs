@@ -38,6 +38,8 @@ pub(super) struct Entry {
     pub value: String,
     /// The value as `load(InputStream)` reads it.
     pub value_latin1: String,
+    /// Bytes of the key as written (escapes, and any continuation inside it, included).
+    pub key_span: Range<usize>,
     /// Whether the written key holds raw (unescaped) non-ASCII characters.
     pub raw_non_ascii_key: bool,
     /// Bytes of the value as written, from its first character (or where it would start) to the
@@ -197,6 +199,11 @@ fn entry(
         raw_non_ascii_key: !key.is_ascii(),
         key: unescape(&key).map_err(err)?,
         value: unescape(&value).map_err(err)?,
+        key_span: match key_chars {
+            [] => value_start..value_start,
+            [(start, _), .., (last, c)] => *start..last + c.len_utf8(),
+            [(start, c)] => *start..start + c.len_utf8(),
+        },
         value_span: value_start..logical_end,
         needs_separator: !has_sep && j == i,
         continued,

@@ -267,6 +267,20 @@ fn raw_non_ascii_elsewhere_and_a_bom_before_another_key_stay() {
 }
 
 #[test]
+fn spring_placeholders_of_the_key_are_named_as_followers() {
+    let text = "spring.datasource.password=old\n\
+                app.url=jdbc:x?password=${spring.datasource.password}\n\
+                app\\.b=${spring.datasource.password:none}\n\
+                app.c=${spring.datasource.passwordx}\n\
+                app.url=again ${spring.datasource.password}\n";
+    assert_eq!(
+        followers(text, &["spring.datasource.password"]),
+        ["app.url", "app\\.b"]
+    );
+    assert!(followers("a=${b\n", &["b"]).is_empty());
+}
+
+#[test]
 fn verify_catches_a_wrong_splice() {
     let old = "a=1\nk=old\nb=2\n";
     let updates = [("k".to_string(), "new".to_string())];
