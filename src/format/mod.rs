@@ -12,6 +12,7 @@
 pub mod env;
 pub mod json;
 pub mod raw;
+pub mod toml;
 
 use crate::error::Error;
 use crate::secret::Secret;
@@ -27,6 +28,8 @@ pub enum Format {
     Json,
     /// The whole file is the value; the one KEY is `-`
     Raw,
+    /// A TOML document; KEY is a pointer to a string value through tables
+    Toml,
 }
 
 impl Format {
@@ -36,6 +39,7 @@ impl Format {
             Format::Env => &env::Env,
             Format::Json => &json::Json,
             Format::Raw => &raw::Raw,
+            Format::Toml => &toml::Toml,
         }
     }
 }
