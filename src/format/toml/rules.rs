@@ -16,8 +16,8 @@ pub enum Rule {
     /// toml_edit would not give the file back byte for byte (65): an edit would change more than
     /// the value (guarantee 3).
     NotPreserved,
-    /// A UTF-8 byte order mark (65): `tomllib` and `smol-toml` reject the file, the `toml` crate and
-    /// toml_edit skip it, so the readers disagree on the file.
+    /// A UTF-8 byte order mark (65): `tomllib` rejects the file, the `toml` crate and `smol-toml`
+    /// skip the mark, and toml_edit would drop it from the file it writes.
     ByteOrderMark,
     /// An array of tables (`[[servers]]`) on the way without an index (65): which element is
     /// meant is a guess; `/servers/0/password` names one.
@@ -49,8 +49,8 @@ impl std::fmt::Display for Rule {
                  more than the value",
             ),
             Rule::ByteOrderMark => f.write_str(
-                "a UTF-8 byte order mark, which tomllib and smol-toml reject and other readers \
-                 skip",
+                "a UTF-8 byte order mark, which tomllib rejects, other readers skip, and \
+                 toml_edit would drop",
             ),
             Rule::ArrayOfTables { at } => write!(
                 f,
