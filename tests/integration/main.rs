@@ -17,3 +17,4 @@ mod readers;
 mod readers_toml;
 mod regressions;
 mod rotate;
+mod toml_service;
