@@ -169,3 +169,19 @@ fn no_toml_value_reaches_any_output() {
             .hides("s3cr3t");
     }
 }
+
+#[test]
+fn a_new_config_toml_is_created_with_its_table() {
+    Test::new()
+        .mint("echo tok")
+        .args([
+            "--target",
+            "new.toml",
+            "--create",
+            "--set",
+            "/database/password",
+        ])
+        .run()
+        .status(0)
+        .file_is("new.toml", "[database]\npassword = \"tok\"\n");
+}

@@ -113,7 +113,8 @@ fn parse(text: &str) -> Result<(DocumentMut, Shape), Rule> {
             .map_or(1, |s| 1 + text[..s.start].matches('\n').count());
         Rule::Invalid {
             line,
-            message: e.message().to_string(),
+            // One line: the run's failure is one line on stderr.
+            message: e.message().split_whitespace().collect::<Vec<_>>().join(" "),
         }
     })?;
     let shape = Shape::of(text);

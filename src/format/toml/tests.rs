@@ -109,6 +109,26 @@ fn a_missing_table_is_created_at_the_end() {
 }
 
 #[test]
+fn several_keys_share_a_created_table() {
+    let updates = [
+        ("/db/password".to_string(), "p".to_string()),
+        (
+            "/db/expires_at".to_string(),
+            "2026-01-01T00:00:00Z".to_string(),
+        ),
+        ("/cache/token".to_string(), "t".to_string()),
+    ];
+    let old = "[server]\nport = 1\n";
+    let new = splice(old, &updates).unwrap();
+    assert_eq!(
+        new,
+        "[server]\nport = 1\n\n[db]\npassword = \"p\"\nexpires_at = \"2026-01-01T00:00:00Z\"\n\n\
+         [cache]\ntoken = \"t\"\n"
+    );
+    assert_eq!(verify(old, &new, &updates), Ok(()));
+}
+
+#[test]
 fn arrays_need_an_explicit_index() {
     let text = "[[servers]]\nname = 'a'\n\n[[servers]]\nname = 'b'\npassword = 'old'\n";
     assert_eq!(
@@ -209,6 +229,7 @@ fn invalid_files_are_refused_without_their_text() {
         let rule = refused(text, "/k");
         assert!(matches!(rule, Rule::Invalid { .. }), "{text}: {rule}");
         assert!(!rule.to_string().contains("s3cr3t"), "{rule}");
+        assert!(!rule.to_string().contains('\n'), "{rule}");
         assert!(matches!(Refusal::from(rule), Refusal::File(_)));
     }
     assert_eq!(refused("\u{feff}k = 'x'\n", "/k"), Rule::ByteOrderMark);
