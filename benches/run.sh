@@ -176,6 +176,8 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 mem_goal=$([ "$mem_credshim" -lt 8192 ] && echo "goal met" || echo "goal NOT met")
 
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+# Section 4 is benches/formats.sh's: kept as it is.
+formats=$(sed -n '/^## 4\. /,$p' "$out" 2>/dev/null || true)
 {
   echo "# credshim benchmarks"
   echo
@@ -222,4 +224,5 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
   echo
   echo "- credshim on a 100-line .env: **$(mib "$mem_credshim")** (goal: under 8 MiB; $mem_goal)"
 } >"$out"
+[ -z "$formats" ] || printf '\n%s\n' "$formats" >>"$out"
 echo "wrote $out" >&2

@@ -36,7 +36,8 @@ complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l target -d '
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l format -d 'Target format; default by extension: .json is json, .properties properties, anything else env' -r -f -a "env\t'`KEY=value` lines, read by dotenvy, python-dotenv, compose, systemd and sh'
 json\t'A JSON document; KEY is a JSON pointer to a string member'
 raw\t'The whole file is the value; the one KEY is `-`'
-properties\t'Java `.properties`; KEY is the property name as Java loads it'"
+properties\t'Java `.properties`; KEY is the property name as Java loads it'
+toml\t'A TOML document; KEY is a pointer to a string value through tables'"
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l set -d 'Set KEY from SOURCE. KEY: a variable name (env), a JSON pointer into the target (json), or `-` (raw). SOURCE: a JSON pointer into the mint\'s stdout (/token), @expiry (the credential\'s expiry, RFC 3339 UTC), or, when omitted, the whole stdout with one trailing newline removed. Repeatable; CREDSHIM_SET takes several, separated by commas' -r
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l expiry-from -d 'Where the mint\'s JSON output says when the credential expires (a JSON pointer)' -r
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l expiry-format -d 'How to read the --expiry-from value' -r -f -a "auto\t'A JSON number or digit string is epoch seconds; anything else RFC 3339 with a zone'
@@ -71,7 +72,8 @@ complete -c credshim -n "__fish_credshim_using_subcommand check" -l target -d 'T
 complete -c credshim -n "__fish_credshim_using_subcommand check" -l format -d 'Target format; default by extension: .json is json, .properties properties, anything else env' -r -f -a "env\t'`KEY=value` lines, read by dotenvy, python-dotenv, compose, systemd and sh'
 json\t'A JSON document; KEY is a JSON pointer to a string member'
 raw\t'The whole file is the value; the one KEY is `-`'
-properties\t'Java `.properties`; KEY is the property name as Java loads it'"
+properties\t'Java `.properties`; KEY is the property name as Java loads it'
+toml\t'A TOML document; KEY is a pointer to a string value through tables'"
 complete -c credshim -n "__fish_credshim_using_subcommand check" -l key -d 'The key of the credential; its JWT `exp` is read unless --expiry-key is given. Default: the first key of CREDSHIM_SET (a --job file\'s) taken from the mint' -r
 complete -c credshim -n "__fish_credshim_using_subcommand check" -l expiry-key -d 'A key holding the credential\'s expiry as RFC 3339 (one written from @expiry). Default, when --key is not given either: the key CREDSHIM_SET writes from @expiry' -r
 complete -c credshim -n "__fish_credshim_using_subcommand check" -l warn -d 'WARNING when less than this is left: a rotation is overdue (at most the job\'s --min-ttl minus two timer periods)' -r

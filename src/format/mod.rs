@@ -13,6 +13,7 @@ pub mod env;
 pub mod json;
 pub mod properties;
 pub mod raw;
+pub mod toml;
 
 use crate::error::Error;
 use crate::secret::Secret;
@@ -30,6 +31,8 @@ pub enum Format {
     Raw,
     /// Java `.properties`; KEY is the property name as Java loads it
     Properties,
+    /// A TOML document; KEY is a pointer to a string value through tables
+    Toml,
 }
 
 impl Format {
@@ -40,6 +43,7 @@ impl Format {
             Format::Json => &json::Json,
             Format::Raw => &raw::Raw,
             Format::Properties => &properties::Properties,
+            Format::Toml => &toml::Toml,
         }
     }
 }

@@ -582,7 +582,7 @@ fn every_example_job_runs_as_the_unit_runs_it() {
     let in_1h = now + jiff::SignedDuration::from_hours(1);
     let exp = in_1h.as_second();
     let token = jwt(exp);
-    let cases: [(&str, String, &[&str]); 8] = [
+    let cases: [(&str, String, &[&str]); 9] = [
         (
             "lakebase-backstage.env",
             format!(
@@ -641,6 +641,17 @@ fn every_example_job_runs_as_the_unit_runs_it() {
             ],
         ),
         (
+            "toml-config.env",
+            format!(
+                r#"{{"expire_time":"{}","token":"{token}"}}"#,
+                in_1h.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+            ),
+            &[
+                "password = \"eyJ",
+                "password_expires_at = \"",
+            ],
+        ),
+        (
             "raw-password-file.env",
             r#"{"last_vault_rotation":"2026-08-21T12:46:32Z","password":"example-password","rotation_period":86400,"ttl":3412,"username":"app"}"#
                 .to_string(),
@@ -651,6 +662,14 @@ fn every_example_job_runs_as_the_unit_runs_it() {
         let vars = job_file(name);
         let get = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         let raw = get("CREDSHIM_FORMAT") == Some("raw");
+        // A TOML target starts as a config.toml with its table; the others with a line that
+        // .env and .properties read alike.
+        let toml = get("CREDSHIM_TARGET").is_some_and(|t| t.ends_with(".toml"));
+        let first = if toml {
+            "[database]\n"
+        } else {
+            "APP_NAME=example\n"
+        };
         assert!(get("CREDSHIM_MINT").is_some(), "{name}: no CREDSHIM_MINT");
         assert!(
             get("CREDSHIM_RELOAD").is_some(),
@@ -667,7 +686,7 @@ fn every_example_job_runs_as_the_unit_runs_it() {
             .to_string_lossy()
             .into_owned();
         if !raw {
-            t = t.file(&target, "APP_NAME=example\n");
+            t = t.file(&target, first);
         }
         for (tool, body) in FAKE_TOOLS {
             t = t.script(&format!("bin/{tool}"), body);
@@ -693,20 +712,17 @@ fn every_example_job_runs_as_the_unit_runs_it() {
                 .find(|(tool, _)| p.contains(&format!(" {tool} ")));
             format!("probe-{}", tool.expect("a probe of a known tool").0)
         });
-        let first: Vec<&str> = ["mint"]
+        let first_log: Vec<&str> = ["mint"]
             .into_iter()
             .chain(probe.as_deref())
             .chain(["reload"])
             .collect();
-        assert_eq!(done.log(), first, "{name}: {}", done.stderr);
+        assert_eq!(done.log(), first_log, "{name}: {}", done.stderr);
         let written = done.read(&target);
         if raw {
             assert_eq!(written, "example-password", "{name}");
         } else {
-            assert!(
-                written.starts_with("APP_NAME=example\n"),
-                "{name}: {written}"
-            );
+            assert!(written.starts_with(first), "{name}: {written}");
             for line in expected {
                 assert!(
                     written.lines().any(|l| l.starts_with(line)),
@@ -717,7 +733,7 @@ fn every_example_job_runs_as_the_unit_runs_it() {
         // The next run, as the timer makes it 5 minutes later.
         let again = done.again().run();
         assert_eq!(again.code, Some(0), "{name}: {}", again.stderr);
-        let mut expected_log = first.clone();
+        let mut expected_log = first_log.clone();
         if get("CREDSHIM_MIN_TTL").is_none() {
             expected_log.push("mint"); // minted, unchanged: no probe, no reload
         } // else fresh: no mint
@@ -744,6 +760,7 @@ fn every_example_job_file_is_tested() {
             "lakebase-backstage.env",
             "raw-password-file.env",
             "spring-boot-properties.env",
+            "toml-config.env",
             "vault-database.env",
         ]
     );

@@ -16,5 +16,7 @@ mod postgres;
 mod probe;
 mod readers;
 mod readers_properties;
+mod readers_toml;
 mod regressions;
 mod rotate;
+mod toml_service;
