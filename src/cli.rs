@@ -50,7 +50,8 @@ pub struct TargetArgs {
     #[arg(long = "target", value_name = "PATH", env = "CREDSHIM_TARGET")]
     pub target: PathBuf,
 
-    /// Target format; default by extension: .json is json, anything else env
+    /// Target format; default by name: .json is json, .pgpass or pgpass is pgpass, anything
+    /// else env
     #[arg(
         long = "format",
         value_name = "FORMAT",

@@ -11,6 +11,7 @@
 
 pub mod env;
 pub mod json;
+pub mod pgpass;
 pub mod raw;
 
 use crate::error::Error;
@@ -27,6 +28,8 @@ pub enum Format {
     Json,
     /// The whole file is the value; the one KEY is `-`
     Raw,
+    /// libpq's password file; KEY is `HOST:PORT:DATABASE:USER` as written
+    Pgpass,
 }
 
 impl Format {
@@ -36,6 +39,7 @@ impl Format {
             Format::Env => &env::Env,
             Format::Json => &json::Json,
             Format::Raw => &raw::Raw,
+            Format::Pgpass => &pgpass::Pgpass,
         }
     }
 }
@@ -66,6 +70,13 @@ pub trait Syntax {
     /// Whether `new` holds the updated values and everything else as in `old`; the first
     /// mismatch, by key, when not.
     fn verify(&self, old: &str, new: &str, updates: &[(String, String)]) -> Result<(), String>;
+
+    /// What to say of a target whose permission bits (`st_mode`) this format's readers object
+    /// to (libpq ignores a password file that group or others can access). The mode is kept
+    /// all the same (guarantee 5): this only tells the operator. No message may hold a value.
+    fn mode_warning(&self, _mode: u32) -> Option<String> {
+        None
+    }
 }
 
 /// Why a format refuses, by what is wrong; [`Format`] maps it to the run's [`Error`].
@@ -151,6 +162,13 @@ impl Format {
         Ok(spliced.text)
     }
 
+    /// Log the format's warning about the target's mode, if it has one.
+    pub fn warn_mode(self, mode: u32, path: &Path) {
+        if let Some(w) = self.syntax().mode_warning(mode) {
+            log::warn!("{}: {w}", path.display());
+        }
+    }
+
     /// Check that `new` holds the updated values and everything else as in `old` (70 if not).
     pub fn verify(self, old: &str, new: &str, updates: &[(String, Secret)]) -> Result<(), Error> {
         self.syntax()
@@ -197,6 +215,13 @@ mod tests {
         assert_eq!(Format::for_path(Path::new("C.JSON")), Format::Json);
         assert_eq!(Format::for_path(Path::new(".env")), Format::Env);
         assert_eq!(Format::for_path(Path::new("password")), Format::Env);
+        assert_eq!(Format::for_path(Path::new("/root/.pgpass")), Format::Pgpass);
+        assert_eq!(
+            Format::for_path(Path::new("/etc/app/pgpass")),
+            Format::Pgpass
+        );
+        assert_eq!(Format::for_path(Path::new("app.pgpass")), Format::Pgpass);
+        assert_eq!(Format::for_path(Path::new("pgpass.bak")), Format::Env);
     }
 
     #[test]
