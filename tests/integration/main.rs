@@ -12,6 +12,7 @@ mod hostile;
 mod jobs;
 mod kubernetes;
 mod paths;
+mod pgpass_e2e;
 mod postgres;
 mod readers;
 mod readers_pgpass;

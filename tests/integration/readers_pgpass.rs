@@ -169,10 +169,7 @@ struct Pg {
 }
 
 fn start(top: &Path) -> Result<Pg, String> {
-    let bindir = pg_bindir().ok_or("no PostgreSQL server binaries (apt-get install postgresql)")?;
-    for tool in ["psql", "node"] {
-        on_path(tool).ok_or(format!("{tool} is not on PATH"))?;
-    }
+    on_path("node").ok_or("node is not on PATH")?;
     let node_package =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("target/readers/node_modules/pgpass");
     if !node_package.join("package.json").exists() {
@@ -182,6 +179,16 @@ fn start(top: &Path) -> Result<Pg, String> {
             node_package.display()
         ));
     }
+    Ok(Pg {
+        server: start_server(top)?,
+        node_package,
+    })
+}
+
+/// postgres.rs's server, started in `top/pg` (`top` made 0755 for the server's owner).
+pub(crate) fn start_server(top: &Path) -> Result<Server, String> {
+    let bindir = pg_bindir().ok_or("no PostgreSQL server binaries (apt-get install postgresql)")?;
+    on_path("psql").ok_or("psql is not on PATH")?;
     let owner = if is_root() {
         on_path("setpriv").ok_or("running as root and setpriv (util-linux) is missing")?;
         Some(uid_gid_of("postgres").ok_or("running as root and there is no postgres user")?)
@@ -208,10 +215,7 @@ fn start(top: &Path) -> Result<Pg, String> {
         started: false,
     };
     server.start();
-    Ok(Pg {
-        server,
-        node_package,
-    })
+    Ok(server)
 }
 
 impl Pg {
