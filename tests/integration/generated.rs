@@ -558,7 +558,7 @@ fn every_example_job_runs_as_the_unit_runs_it() {
     let in_1h = now + jiff::SignedDuration::from_hours(1);
     let exp = in_1h.as_second();
     let token = jwt(exp);
-    let cases: [(&str, String, &[&str]); 7] = [
+    let cases: [(&str, String, &[&str]); 8] = [
         (
             "lakebase-backstage.env",
             format!(
@@ -607,6 +607,14 @@ fn every_example_job_runs_as_the_unit_runs_it() {
         ),
         ("kubernetes-token.env", format!("{token}\n"), &["KUBE_TOKEN="]),
         (
+            "pgpass-lakebase.env",
+            format!(
+                r#"{{"expire_time":"{}","token":"{token}"}}"#,
+                in_1h.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+            ),
+            &["instance-0123.database.cloud.databricks.com:5432:databricks_postgres:app-service-principal:eyJ"],
+        ),
+        (
             "raw-password-file.env",
             r#"{"last_vault_rotation":"2026-08-21T12:46:32Z","password":"example-password","rotation_period":86400,"ttl":3412,"username":"app"}"#
                 .to_string(),
@@ -617,36 +625,55 @@ fn every_example_job_runs_as_the_unit_runs_it() {
         let vars = job_file(name);
         let get = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         let raw = get("CREDSHIM_FORMAT") == Some("raw");
+        // libpq rereads its password file for every connection: a pgpass job needs no reload.
+        let pgpass = get("CREDSHIM_FORMAT") == Some("pgpass");
+        let reload: &[&str] = if pgpass { &[] } else { &["reload"] };
         assert!(get("CREDSHIM_MINT").is_some(), "{name}: no CREDSHIM_MINT");
-        assert!(
+        assert_eq!(
             get("CREDSHIM_RELOAD").is_some(),
-            "{name}: no CREDSHIM_RELOAD"
+            !pgpass,
+            "{name}: CREDSHIM_RELOAD"
         );
         let mut t = Test::new().file("mint.out", &output).script(
             "mint",
             &format!("{}\ncat \"$TEST_DIR/mint.out\"", log_line("mint")),
         );
+        let first_line = if pgpass {
+            "# the app's database\n"
+        } else {
+            "APP_NAME=example\n"
+        };
         if !raw {
-            t = t.file("target", "APP_NAME=example\n");
+            t = t.file("target", first_line);
+        }
+        if pgpass {
+            // libpq ignores a password file that group or others can read (credshim warns).
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::Permissions::from_mode(0o600);
+            std::fs::set_permissions(t.path("target"), mode).unwrap();
         }
         for (k, v) in &vars {
             t = t.env(k, v);
         }
-        let t = t
+        let mut t = t
             .env("CREDSHIM_TARGET", "target")
-            .env("CREDSHIM_MINT", "./mint")
-            .env("CREDSHIM_RELOAD", &log_line("reload"));
+            .env("CREDSHIM_MINT", "./mint");
+        if !pgpass {
+            t = t.env("CREDSHIM_RELOAD", &log_line("reload"));
+        }
         let done = t.run();
         assert_eq!(done.code, Some(0), "{name}: {}", done.stderr);
-        assert_eq!(done.log(), ["mint", "reload"], "{name}: {}", done.stderr);
+        assert_eq!(
+            done.log(),
+            [&["mint"], reload].concat(),
+            "{name}: {}",
+            done.stderr
+        );
         let written = done.read("target");
         if raw {
             assert_eq!(written, "example-password", "{name}");
         } else {
-            assert!(
-                written.starts_with("APP_NAME=example\n"),
-                "{name}: {written}"
-            );
+            assert!(written.starts_with(first_line), "{name}: {written}");
             for line in expected {
                 assert!(
                     written.lines().any(|l| l.starts_with(line)),
@@ -657,10 +684,10 @@ fn every_example_job_runs_as_the_unit_runs_it() {
         // The next run, as the timer makes it 5 minutes later.
         let again = done.again().run();
         assert_eq!(again.code, Some(0), "{name}: {}", again.stderr);
-        let expected_log: &[&str] = if get("CREDSHIM_MIN_TTL").is_some() {
-            &["mint", "reload"] // fresh: no mint
+        let expected_log = if get("CREDSHIM_MIN_TTL").is_some() {
+            [&["mint"], reload].concat() // fresh: no mint
         } else {
-            &["mint", "reload", "mint"] // minted, unchanged: no reload
+            [&["mint"], reload, &["mint"]].concat() // minted, unchanged: no reload
         };
         assert_eq!(again.log(), expected_log, "{name}: {}", again.stderr);
     }
@@ -683,6 +710,7 @@ fn every_example_job_file_is_tested() {
             "gcp-access-token.env",
             "kubernetes-token.env",
             "lakebase-backstage.env",
+            "pgpass-lakebase.env",
             "raw-password-file.env",
             "vault-database.env",
         ]
