@@ -312,3 +312,75 @@ fn a_libpq_client_never_fails_a_connection_while_credshim_rotates_its_pgpass() {
          atomic replace from a torn one ({c_attempts} connections)"
     );
 }
+
+/// A `.pgpass` test with mode `mode`; the mint prints `SECRET`.
+fn pgpass_test(text: &str, mode: u32) -> crate::harness::Test {
+    let t = crate::harness::Test::new()
+        .file(".pgpass", text)
+        .mint(&format!("printf '%s\\n' '{SECRET}'"));
+    fs::set_permissions(t.path(".pgpass"), fs::Permissions::from_mode(mode)).unwrap();
+    t.args(["--target", ".pgpass"])
+}
+
+const SECRET: &str = "s3cr:t\\pw";
+
+#[test]
+fn a_key_line_an_earlier_line_shadows_is_refused_before_minting() {
+    // The `.pgpass` name selects the format; libpq would read `general`, never the new password.
+    let text = "*:*:*:*:general\ndb:5432:app:u:old\n";
+    pgpass_test(text, 0o600)
+        .args(["--set", "db:5432:app:u"])
+        .run()
+        .status(65)
+        .stderr_has("line 1 comes first")
+        .log_is(&[])
+        .file_is(".pgpass", text)
+        .no_temp();
+}
+
+#[test]
+fn every_line_of_the_key_is_set_escaped_and_the_rest_kept() {
+    let text = "# app\r\ndb:5432:app:u:old\r\nother:5432:app:u:keep\\:me\r\ndb:5432:app:u:old2";
+    pgpass_test(text, 0o600)
+        .args(["--set", "db:5432:app:u", "--set", "db:5432:*:admin"])
+        .run()
+        .status(0)
+        .log_is(&["mint"])
+        .hides(SECRET)
+        .file_is(
+            ".pgpass",
+            "# app\r\ndb:5432:app:u:s3cr\\:t\\\\pw\r\nother:5432:app:u:keep\\:me\r\n\
+             db:5432:app:u:s3cr\\:t\\\\pw\r\ndb:5432:*:admin:s3cr\\:t\\\\pw\r\n",
+        );
+}
+
+#[test]
+fn a_wider_mode_is_kept_and_the_warning_names_the_fix() {
+    // libpq ignores a group-readable password file; credshim keeps the mode (guarantee 5) and says so.
+    let done = pgpass_test("db:5432:app:u:old\n", 0o640)
+        .args(["--set", "db:5432:app:u"])
+        .run()
+        .status(0)
+        .stderr_has("mode 0640")
+        .stderr_has("chmod 600")
+        .hides(SECRET)
+        .file_is(".pgpass", "db:5432:app:u:s3cr\\:t\\\\pw\n");
+    let mode = fs::metadata(done.path(".pgpass"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o7777, 0o640);
+}
+
+#[test]
+fn dry_run_and_json_output_never_show_the_password() {
+    let text = "db:5432:app:u:old\n";
+    let done = pgpass_test(text, 0o600)
+        .args(["--set", "db:5432:app:u", "--dry-run", "--output", "json"])
+        .run()
+        .status(0)
+        .hides(SECRET)
+        .hides("s3cr\\:t")
+        .file_is(".pgpass", text);
+    assert_eq!(done.json()["outcome"], "rotated");
+}
