@@ -34,7 +34,7 @@ impl Keys {
             .iter()
             .map(|s| (s.key.clone(), Secret::new("placeholder".to_string())))
             .collect();
-        format.splice(text, &trial, path)?;
+        format.trial(text, &trial, path)?;
         sets.iter()
             .map(|spec| {
                 Ok(KeyState {

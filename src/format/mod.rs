@@ -162,6 +162,16 @@ impl Format {
         Ok(spliced.text)
     }
 
+    /// Whether every key of `updates` can be set in `text`: the trial splice before minting
+    /// ([`crate::keys::Keys::read`]). Its warnings are left to the real splice, which says them
+    /// once.
+    pub fn trial(self, text: &str, updates: &[(String, Secret)], path: &Path) -> Result<(), Error> {
+        self.syntax()
+            .splice(text, &exposed(updates))
+            .map(|_| ())
+            .map_err(|e| refused(e, path))
+    }
+
     /// Log the format's warning about the target's mode, if it has one.
     pub fn warn_mode(self, mode: u32, path: &Path) {
         if let Some(w) = self.syntax().mode_warning(mode) {

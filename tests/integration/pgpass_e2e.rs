@@ -384,3 +384,46 @@ fn dry_run_and_json_output_never_show_the_password() {
         .file_is(".pgpass", text);
     assert_eq!(done.json()["outcome"], "rotated");
 }
+
+#[test]
+fn a_partial_overlap_is_warned_about_once() {
+    // The trial splice before minting once said it too: the warning came twice.
+    let done = pgpass_test("h:*:app:u:other\n*:5432:app:u:old\n", 0o600)
+        .args(["--set", "*:5432:app:u"])
+        .run()
+        .status(0)
+        .stderr_has("line 1 comes first and matches some")
+        .hides(SECRET);
+    assert_eq!(
+        done.stderr.matches("line 1 comes first").count(),
+        1,
+        "{}",
+        done.stderr
+    );
+}
+
+#[test]
+fn check_reads_the_expiry_of_a_jwt_password() {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let exp = jiff::Timestamp::now().as_second() + 3600;
+    let jwt = format!(
+        "{}.{}.sig",
+        b64(r#"{"alg":"none"}"#),
+        b64(&format!(r#"{{"exp":{exp}}}"#))
+    );
+    let t = crate::harness::Test::bare().file(".pgpass", &format!("db:5432:app:u:{jwt}\n"));
+    fs::set_permissions(t.path(".pgpass"), fs::Permissions::from_mode(0o600)).unwrap();
+    t.args([
+        "check",
+        "--target",
+        ".pgpass",
+        "--key",
+        "db:5432:app:u",
+        "--warn",
+        "10m",
+    ])
+    .run()
+    .status(0)
+    .stdout_has("ttl=");
+}
