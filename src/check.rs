@@ -13,8 +13,8 @@ use crate::target::Target;
 use jiff::{SignedDuration, Timestamp};
 use std::time::Duration;
 
-/// Plugin states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Plugin states, from best to worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum State {
     Ok = 0,
     Warning = 1,
@@ -89,15 +89,7 @@ fn evaluate(args: &CheckConfig, now: Timestamp) -> (State, String, Option<Signed
         return (State::Unknown, format!("no expiry known: {hint}"), None);
     };
     let ttl = expiry.duration_since(now);
-    let left =
-        |limit: Duration| ttl < SignedDuration::try_from(limit).unwrap_or(SignedDuration::MAX);
-    let state = if ttl <= SignedDuration::ZERO || left(args.crit) {
-        State::Critical
-    } else if left(args.warn) {
-        State::Warning
-    } else {
-        State::Ok
-    };
+    let state = state_of(ttl, args.warn, args.crit);
     let text = if ttl <= SignedDuration::ZERO {
         format!("{key} expired {} ago", human(-ttl))
     } else {
@@ -106,9 +98,67 @@ fn evaluate(args: &CheckConfig, now: Timestamp) -> (State, String, Option<Signed
     (state, text, Some(ttl))
 }
 
+/// The state of a credential with `ttl` left: CRITICAL when expired or under `crit`, WARNING
+/// under `warn`.
+fn state_of(ttl: SignedDuration, warn: Duration, crit: Duration) -> State {
+    let left =
+        |limit: Duration| ttl < SignedDuration::try_from(limit).unwrap_or(SignedDuration::MAX);
+    if ttl <= SignedDuration::ZERO || left(crit) {
+        State::Critical
+    } else if left(warn) {
+        State::Warning
+    } else {
+        State::Ok
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    /// The README's rule, on days of the shipped timer (every 5 minutes, up to 60 s late) with
+    /// `--min-ttl 15m` on 1-hour tokens: the default thresholds never WARN while every run
+    /// rotates on schedule (at least 9 minutes are always left); one failed run is at worst a
+    /// WARNING, and three in a row always are.
+    #[test]
+    fn default_thresholds_warn_only_when_a_rotation_is_overdue() {
+        let cfg =
+            crate::cli::Cli::try_parse_from(["credshim", "check", "--target", "t", "--key", "K"])
+                .unwrap();
+        let crate::cli::Command::Check(args) = cfg.command else {
+            panic!("not check")
+        };
+        let (warn, crit) = (args.warn, args.crit);
+        let (min_ttl, life, step) = (15 * 60, 3600, 10);
+        // `failures` runs in a row fail, from the first one due after ten hours.
+        let day = |seed: u64, mut failures: u32| {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let mut expiry = life;
+            let mut next_run = 0;
+            let mut worst = State::Ok;
+            for now in (0..86_400).step_by(step) {
+                if now >= next_run {
+                    if expiry - now <= min_ttl {
+                        if now >= 36_000 && failures > 0 {
+                            failures -= 1;
+                        } else {
+                            expiry = now + life;
+                        }
+                    }
+                    next_run = (now / 300 + 1) * 300 + rng.i64(0..=60);
+                }
+                let state = state_of(SignedDuration::from_secs(expiry - now), warn, crit);
+                worst = worst.max(state);
+            }
+            worst
+        };
+        for seed in 0..20 {
+            assert_eq!(day(seed, 0), State::Ok, "seed {seed}");
+            assert!(day(seed, 1) <= State::Warning, "seed {seed}");
+            assert!(day(seed, 3) >= State::Warning, "seed {seed}");
+        }
+    }
 
     #[test]
     fn expiry_key_wins_over_the_jwt_and_garbage_falls_back() {

@@ -33,7 +33,7 @@ pub struct Cli {
 pub enum Command {
     /// Mint a credential and splice it into the target file, atomically and under a lock
     #[command(after_long_help = crate::error::exit_codes_help())]
-    Rotate(RotateArgs),
+    Rotate(Box<RotateArgs>),
     /// Report the time left on the credential in a target (Nagios/Icinga plugin: 0 OK,
     /// 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
     Check(CheckArgs),
@@ -91,22 +91,25 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub file: TargetArgs,
 
-    /// The key of the credential; its JWT `exp` is read unless --expiry-key is given
+    /// The key of the credential; its JWT `exp` is read unless --expiry-key is given. Default:
+    /// the first key of CREDSHIM_SET (a --job file's) taken from the mint
     #[arg(long = "key", value_name = "KEY", env = "CREDSHIM_KEY")]
-    pub key: String,
+    pub key: Option<String>,
 
-    /// A key holding the credential's expiry as RFC 3339 (one written from @expiry)
+    /// A key holding the credential's expiry as RFC 3339 (one written from @expiry). Default,
+    /// when --key is not given either: the key CREDSHIM_SET writes from @expiry
     #[arg(long = "expiry-key", value_name = "KEY", env = "CREDSHIM_EXPIRY_KEY")]
     pub expiry_key: Option<String>,
 
-    /// WARNING when less than this is left
+    /// WARNING when less than this is left: a rotation is overdue (at most the job's --min-ttl
+    /// minus two timer periods)
     #[arg(long = "warn", value_name = "DURATION", env = "CREDSHIM_WARN",
-          default_value = "15m", value_parser = parse_duration)]
+          default_value = "5m", value_parser = parse_duration)]
     pub warn: Duration,
 
     /// CRITICAL when less than this is left (or expired, or missing)
     #[arg(long = "crit", value_name = "DURATION", env = "CREDSHIM_CRIT",
-          default_value = "5m", value_parser = parse_duration)]
+          default_value = "2m", value_parser = parse_duration)]
     pub crit: Duration,
 }
 
@@ -189,6 +192,16 @@ pub struct RotateArgs {
     /// Shell command run after the target changed (and on the next run, if it failed)
     #[arg(long = "reload", value_name = "CMD", env = "CREDSHIM_RELOAD")]
     pub reload: Option<String>,
+
+    /// Before the new file replaces the old, run this (/bin/sh -c) with CREDSHIM_CANDIDATE set
+    /// to the verified new file; a failure on every try keeps the old file (69)
+    #[arg(long = "probe", value_name = "CMD", env = "CREDSHIM_PROBE")]
+    pub probe: Option<String>,
+
+    /// How long each try of the probe may run
+    #[arg(long = "probe-timeout", value_name = "DURATION", env = "CREDSHIM_PROBE_TIMEOUT",
+          default_value = "30s", value_parser = parse_duration)]
+    pub probe_timeout: Duration,
 
     /// How long the mint may run
     #[arg(long = "mint-timeout", value_name = "DURATION", env = "CREDSHIM_MINT_TIMEOUT",

@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::expiry::ExpiryFormat;
 use crate::format::Format;
 use crate::mint::MintCommand;
+use crate::probe::Probe;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -72,11 +73,34 @@ impl CheckConfig {
         if args.crit > args.warn {
             return Err("--crit must not exceed --warn".into());
         }
+        // A job file's CREDSHIM_SET (in the environment by now) names the keys the job writes.
+        let sets: Vec<SetSpec> = std::env::var("CREDSHIM_SET")
+            .unwrap_or_default()
+            .split(',')
+            .filter(|s| !s.trim().is_empty())
+            .filter_map(|s| SetSpec::parse(s).ok())
+            .collect();
+        let (key, expiry_key) = match &args.key {
+            Some(key) => (key.clone(), args.expiry_key.clone()),
+            None => {
+                let key = sets
+                    .iter()
+                    .find(|s| s.source != Source::Expiry)
+                    .map(|s| s.key.clone())
+                    .ok_or("no key to check: give --key (or a --job file with CREDSHIM_SET)")?;
+                let expiry_key = args.expiry_key.clone().or_else(|| {
+                    sets.iter()
+                        .find(|s| s.source == Source::Expiry)
+                        .map(|s| s.key.clone())
+                });
+                (key, expiry_key)
+            }
+        };
         Ok(CheckConfig {
             target: args.file.target.clone(),
             format: args.file.format(),
-            key: args.key.clone(),
-            expiry_key: args.expiry_key.clone(),
+            key,
+            expiry_key,
             warn: args.warn,
             crit: args.crit,
         })
@@ -97,6 +121,7 @@ pub struct RotateConfig {
     pub retries: u32,
     pub splay: Option<Duration>,
     pub reload: Option<String>,
+    pub probe: Option<Probe>,
     pub mint_timeout: Duration,
     pub reload_timeout: Duration,
     pub lock_timeout: Duration,
@@ -168,7 +193,18 @@ impl RotateConfig {
             }
             r => r,
         };
+        let probe = match args.probe {
+            Some(p) if p.trim().is_empty() => {
+                return Err(Error::Config("--probe is empty".into()));
+            }
+            p => p.map(|cmd| Probe {
+                cmd,
+                timeout: args.probe_timeout,
+                retries: args.retries,
+            }),
+        };
         Ok(RotateConfig {
+            probe,
             format,
             target: args.file.target,
             sets,

@@ -31,7 +31,8 @@ pub const EXIT_CODES: [(u8, &str, &str); 13] = [
     (
         69,
         "UNAVAILABLE",
-        "the mint command failed, could not start, or timed out, after its retries",
+        "the mint command failed, could not start, or timed out, after its retries; or the new \
+         credential failed --probe on every try",
     ),
     (
         70,
@@ -94,6 +95,10 @@ pub enum Error {
     /// The mint command failed, could not start, or timed out, after its retries.
     #[error("mint failed: {0}")]
     Mint(MintFailure),
+
+    /// The new credential failed `--probe` on every try.
+    #[error("the new credential failed the probe, the old file is kept: {0}")]
+    Probe(MintFailure),
 
     /// Internal error, e.g. the new text did not read back as intended.
     #[error("internal error: {0}")]
@@ -189,7 +194,7 @@ pub enum Error {
 /// How the mint failed: its last attempt's account, and how many attempts there were.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MintFailure {
-    /// `<program> exited with status 3: <its last stderr line>`, or why it could not run.
+    /// `<program> exited with status 3: <its most useful stderr line>`, or why it could not run.
     pub what: String,
     /// Attempts made (1 without retries).
     pub attempts: u32,
@@ -239,7 +244,7 @@ impl Error {
             Error::Usage(_) => 64,
             Error::TargetParse { .. } => 65,
             Error::NoInput { .. } => 66,
-            Error::Mint(_) => 69,
+            Error::Mint(_) | Error::Probe(_) => 69,
             Error::Software(_) => 70,
             Error::CantCreate { .. } => 73,
             Error::Io { .. } | Error::NotDurable { .. } | Error::InPlace { .. } => 74,

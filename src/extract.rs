@@ -43,7 +43,10 @@ impl MintOutput {
                 serde_json::from_slice(&self.raw).map_err(|e| {
                     // serde_json's message names a line and column, never the content.
                     format!(
-                        "stdout is not JSON ({e}), but --set or --expiry-from asked for {pointer}"
+                        "stdout is not JSON ({e}), but --set or --expiry-from asked for \
+                         {pointer}: make the mint print JSON whatever its configuration says \
+                         (`aws ... --output json`: `output = text` in ~/.aws/config changes the \
+                         default; `-o json`, `-format=json`)"
                     )
                 })
             })

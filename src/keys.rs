@@ -28,13 +28,14 @@ pub struct Keys(Vec<KeyState>);
 impl Keys {
     /// Read what `text` holds for each key. Also proves, before anything is minted, that the
     /// target parses (65) and that every key can be set in it: a trial splice with a
-    /// placeholder value finds what only setting a key reveals.
+    /// placeholder value, and its verification, find what only setting a key reveals.
     pub fn read(sets: &[SetSpec], format: Format, text: &str, path: &Path) -> Result<Keys, Error> {
         let trial: Vec<(String, Secret)> = sets
             .iter()
             .map(|s| (s.key.clone(), Secret::new("placeholder".to_string())))
             .collect();
-        format.trial(text, &trial, path)?;
+        let tried = format.trial(text, &trial, path)?;
+        format.verify(text, &tried, &trial, path)?;
         sets.iter()
             .map(|spec| {
                 Ok(KeyState {

@@ -20,6 +20,7 @@ pub mod lock;
 pub mod logging;
 pub mod metrics;
 pub mod mint;
+pub mod probe;
 pub mod process;
 pub mod reload;
 pub mod report;
@@ -58,7 +59,11 @@ pub fn rotate(cfg: &RotateConfig, report: &mut Report) -> Result<(), Error> {
     if new == old {
         return run.unchanged(&target, expiry);
     }
-    cfg.format.verify(&old, &new, &keys.updates())?;
+    cfg.format
+        .verify(&old, &new, &keys.updates(), &target.given)?;
+    cfg.format
+        .name_followers(&old, &keys.updates(), &target.given);
+    run.probe(&target, &new)?;
     if cfg.dry_run {
         run.report.outcome = Outcome::Rotated;
         return Ok(());
@@ -138,6 +143,29 @@ impl<'a> Run<'a> {
         );
         self.report.mint_seconds = Some(started.elapsed().as_secs_f64());
         Ok(MintOutput::new(minted?.stdout))
+    }
+
+    /// With `--probe`: prove the new file works before it replaces the old (guarantee 11).
+    fn probe(&mut self, target: &Target, new: &str) -> Result<(), Error> {
+        let Some(p) = &self.cfg.probe else {
+            return Ok(());
+        };
+        signals::check("before probing")?;
+        let started = Instant::now();
+        let tried = probe::probe(p, target, new.as_bytes(), self.deadline, self.cfg.deadline);
+        self.report.probe_seconds = Some(started.elapsed().as_secs_f64());
+        match tried {
+            Ok(n) => {
+                self.report.probe_attempts = Some(n);
+                Ok(())
+            }
+            Err(e) => {
+                if let Error::Probe(f) = &e {
+                    self.report.probe_attempts = Some(f.attempts);
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Every key's new value, and the new credential's expiry (reckoned from now: a relative

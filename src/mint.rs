@@ -4,8 +4,9 @@
 //! `CREDSHIM_MINT`. It runs under [`crate::process`]'s rules (no stdin, own process group, killed
 //! with it at the timeout); its stdout, the secret, is captured up to 1 MiB and never logged; its
 //! stderr is logged. A non-zero exit, a signal, a failure to start or a timeout is exit 69, with
-//! the status and the mint's last stderr line in the message. [`mint`] retries such failures
-//! with exponential backoff and full jitter (1 s base, 30 s cap), never past the run's deadline.
+//! the status and the mint's most useful stderr line in the message (the first that looks like an
+//! error, else the last). [`mint`] retries such failures with exponential backoff and full
+//! jitter (1 s base, 30 s cap), never past the run's deadline.
 
 use crate::backoff::Backoff;
 use crate::error::{Error, MintFailure};
@@ -127,7 +128,7 @@ pub fn mint_once(cmd: &MintCommand, timeout: Duration) -> Result<Minted, Error> 
     })?;
     if !done.status.success() {
         let mut msg = format!("{name} {}", process::describe(done.status));
-        if let Some(line) = done.last_stderr {
+        if let Some(line) = done.stderr_line {
             msg.push_str(": ");
             msg.push_str(&line);
         }

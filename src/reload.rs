@@ -121,7 +121,7 @@ pub fn reload(cmd: &str, timeout: Duration, target: &Target) -> Result<Duration,
         }
         Ok(done) => {
             let mut msg = format!("reload command {}", process::describe(done.status));
-            if let Some(line) = done.last_stderr {
+            if let Some(line) = done.stderr_line {
                 msg.push_str(": ");
                 msg.push_str(&line);
             }

@@ -73,6 +73,11 @@ pub struct Report {
     pub reload_ran: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mint_seconds: Option<f64>,
+    /// Tries of `--probe` (the last one passed, unless the run failed with 69).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe_attempts: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe_seconds: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reload_seconds: Option<f64>,
     pub total_seconds: f64,

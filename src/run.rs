@@ -57,7 +57,7 @@ pub fn run(argv: Vec<OsString>) -> u8 {
         log::warn!("cannot install signal handlers: {e}");
     }
     match cli.command {
-        Command::Rotate(args) => rotate(args),
+        Command::Rotate(args) => rotate(*args),
         Command::Check(args) => check(&args),
     }
 }
@@ -119,11 +119,21 @@ fn check(args: &CheckArgs) -> u8 {
 fn usage_line(e: &clap::Error, argv: &[std::ffi::OsString]) -> String {
     use clap::error::{ContextKind, ContextValue};
     let text = e.render().to_string();
-    let first = text
-        .lines()
+    let mut lines = text.lines();
+    let mut first = lines
         .next()
         .unwrap_or("bad command line")
-        .trim_start_matches("error: ");
+        .trim_start_matches("error: ")
+        .to_string();
+    // "the following required arguments were not provided:" lists them on the lines after.
+    if first.ends_with(':') {
+        let listed: Vec<&str> = lines
+            .take_while(|l| l.starts_with(' '))
+            .map(str::trim)
+            .collect();
+        first = format!("{first} {}", listed.join(", "));
+    }
+    let first = first.as_str();
     let (arg, flag) = match e.get(ContextKind::InvalidArg) {
         Some(ContextValue::String(s)) => (
             s.clone(),

@@ -153,7 +153,7 @@ _credshim() {
             return 0
             ;;
         credshim__subcmd__rotate)
-            opts="-v -q -h -V --job --target --format --set --expiry-from --expiry-format --ttl --min-ttl --retries --splay --metrics-file --reload --mint-timeout --reload-timeout --lock-timeout --deadline --create --dry-run --allow-in-place --output --mint --verbose --quiet --help --version"
+            opts="-v -q -h -V --job --target --format --set --expiry-from --expiry-format --ttl --min-ttl --retries --splay --metrics-file --reload --probe --probe-timeout --mint-timeout --reload-timeout --lock-timeout --deadline --create --dry-run --allow-in-place --output --mint --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -204,6 +204,14 @@ _credshim() {
                     return 0
                     ;;
                 --reload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --probe)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --probe-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -50,6 +50,8 @@ complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l retries -d 
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l splay -d 'Sleep a random time up to this before starting (cron has no RandomizedDelaySec)' -r
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l metrics-file -d 'Write Prometheus textfile-collector metrics here, atomically, on every run' -r -F
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l reload -d 'Shell command run after the target changed (and on the next run, if it failed)' -r
+complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l probe -d 'Before the new file replaces the old, run this (/bin/sh -c) with CREDSHIM_CANDIDATE set to the verified new file; a failure on every try keeps the old file (69)' -r
+complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l probe-timeout -d 'How long each try of the probe may run' -r
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l mint-timeout -d 'How long the mint may run' -r
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l reload-timeout -d 'How long the reload may run' -r
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l lock-timeout -d 'How long to wait for another run\'s lock on the same target' -r
@@ -70,9 +72,9 @@ complete -c credshim -n "__fish_credshim_using_subcommand check" -l format -d 'T
 json\t'A JSON document; KEY is a JSON pointer to a string member'
 raw\t'The whole file is the value; the one KEY is `-`'
 pgpass\t'libpq\'s password file; KEY is `HOST:PORT:DATABASE:USER` as written'"
-complete -c credshim -n "__fish_credshim_using_subcommand check" -l key -d 'The key of the credential; its JWT `exp` is read unless --expiry-key is given' -r
-complete -c credshim -n "__fish_credshim_using_subcommand check" -l expiry-key -d 'A key holding the credential\'s expiry as RFC 3339 (one written from @expiry)' -r
-complete -c credshim -n "__fish_credshim_using_subcommand check" -l warn -d 'WARNING when less than this is left' -r
+complete -c credshim -n "__fish_credshim_using_subcommand check" -l key -d 'The key of the credential; its JWT `exp` is read unless --expiry-key is given. Default: the first key of CREDSHIM_SET (a --job file\'s) taken from the mint' -r
+complete -c credshim -n "__fish_credshim_using_subcommand check" -l expiry-key -d 'A key holding the credential\'s expiry as RFC 3339 (one written from @expiry). Default, when --key is not given either: the key CREDSHIM_SET writes from @expiry' -r
+complete -c credshim -n "__fish_credshim_using_subcommand check" -l warn -d 'WARNING when less than this is left: a rotation is overdue (at most the job\'s --min-ttl minus two timer periods)' -r
 complete -c credshim -n "__fish_credshim_using_subcommand check" -l crit -d 'CRITICAL when less than this is left (or expired, or missing)' -r
 complete -c credshim -n "__fish_credshim_using_subcommand check" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c credshim -n "__fish_credshim_using_subcommand check" -s q -l quiet -d 'Less logging on stderr (-q: errors only, -qq: nothing but the final error line)'

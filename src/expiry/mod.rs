@@ -34,6 +34,20 @@ pub fn stored(
         .or_else(|| token.and_then(jwt_exp))
 }
 
+/// What a 0 of seconds-from-now means, by where it was read: Vault's `ttl` of a static
+/// credential (`database/static-creds/...`, `/data/ttl`) is 0 while Vault rotates it, so the next
+/// run gets the new one; a lease of 0 (`/lease_duration`) means the secret has no lease at all
+/// (a KV secret, a static secret), so its lifetime must be declared.
+fn zero_lease_hint(pointer: &str) -> String {
+    if pointer.ends_with("/ttl") {
+        "a ttl of 0 seconds: Vault is rotating this static credential right now; the next run \
+         gets the new one (a static role's rotation_period is its lifetime)"
+            .into()
+    } else {
+        format!("{}", ExpiryError::ZeroLease)
+    }
+}
+
 /// Whether the credential in the target, expiring at `expiry`, can stay: a `--min-ttl` is set,
 /// no key taken from the mint is missing, and more than `min_ttl` is left. Says why at info.
 pub fn is_fresh(
@@ -77,7 +91,10 @@ pub fn minted(
     if let Some((pointer, value)) = stated {
         return parse_expiry(value, format, now)
             .map(Some)
-            .map_err(|e| format!("{pointer}: {e}"));
+            .map_err(|e| match e {
+                ExpiryError::ZeroLease => format!("{pointer}: {}", zero_lease_hint(pointer)),
+                e => format!("{pointer}: {e}"),
+            });
     }
     if let Some(exp) = first.and_then(jwt_exp) {
         return Ok(Some(exp));
@@ -125,6 +142,96 @@ mod tests {
         assert!(!is_fresh(m, true, Some(at(1_800_009_999)), now));
         assert!(!is_fresh(None, false, Some(at(1_800_009_999)), now));
         assert!(!is_fresh(m, false, None, now));
+    }
+
+    /// A day of the shipped gcloud job (`--ttl 55m --min-ttl 15m`, a run every 5 minutes up to
+    /// 60 s late) against a model of gcloud's token cache: `print-access-token` hands back the
+    /// cached 1-hour token until less than 3m45s is left (google-auth's refresh threshold), and
+    /// credshim is its only user. The share of the day the target holds a dead token: with the
+    /// recorded expiry kept for a cached token, and with the old stamp of now + ttl on it.
+    fn dead_share_of_a_gcloud_day(keep_recorded: bool) -> f64 {
+        let (ttl, min_ttl) = (
+            Duration::from_secs(55 * 60),
+            Some(Duration::from_secs(15 * 60)),
+        );
+        let mut rng = fastrand::Rng::with_seed(11);
+        // gcloud's cache and the target: (token id, real expiry), and the expiry recorded.
+        let mut cache = (0, 0);
+        let mut file: Option<((u32, i64), Timestamp)> = None;
+        let (mut next_run, mut dead) = (0, 0);
+        for t in (0..86_400).step_by(10) {
+            let now = at(1_800_000_000 + t);
+            if t >= next_run {
+                next_run = (t / 300 + 1) * 300 + rng.i64(0..=60);
+                let recorded = file.map(|(_, e)| e);
+                if !is_fresh(min_ttl, file.is_none(), recorded, now) {
+                    if cache.1 - t < 225 {
+                        cache = (cache.0 + 1, t + 3600);
+                    }
+                    let same = file.is_some_and(|(token, _)| token == cache);
+                    let cached = if same && keep_recorded {
+                        recorded
+                    } else {
+                        None
+                    };
+                    let e = minted(
+                        None,
+                        ExpiryFormat::Auto,
+                        Some("opaque"),
+                        Some(ttl),
+                        cached,
+                        now,
+                    );
+                    file = Some((cache, e.unwrap().unwrap()));
+                }
+            }
+            if file.is_some_and(|((_, real), _)| real <= t) {
+                dead += 1;
+            }
+        }
+        f64::from(dead) / 8640.0
+    }
+
+    #[test]
+    fn a_cached_token_keeps_its_recorded_expiry_so_the_target_is_rarely_dead() {
+        let kept = dead_share_of_a_gcloud_day(true);
+        let stamped = dead_share_of_a_gcloud_day(false);
+        assert!(
+            stamped > 0.15,
+            "the model no longer shows the old failure: {stamped}"
+        );
+        assert!(kept < 0.05, "dead {:.1}% of the day", kept * 100.0);
+        println!(
+            "dead share of the day: {:.1}% kept, {:.1}% stamped",
+            kept * 100.0,
+            stamped * 100.0
+        );
+    }
+
+    #[test]
+    fn a_zero_ttl_of_a_static_credential_is_told_from_a_lease_of_zero() {
+        let now = at(1_800_000_000);
+        let zero = Value::from(0);
+        let read = |pointer| {
+            minted(
+                Some((pointer, &zero)),
+                ExpiryFormat::Seconds,
+                None,
+                None,
+                None,
+                now,
+            )
+        };
+        let static_creds = read("/data/ttl").unwrap_err();
+        assert!(
+            static_creds.contains("Vault is rotating this static credential"),
+            "{static_creds}"
+        );
+        let lease = read("/lease_duration").unwrap_err();
+        assert!(
+            lease.contains("has no lease") && lease.contains("--ttl"),
+            "{lease}"
+        );
     }
 
     #[test]

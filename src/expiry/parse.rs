@@ -68,7 +68,10 @@ pub enum ExpiryError {
         hint: &'static str,
     },
     /// Vault's `lease_duration` of 0: the credential never expires, so no expiry can be stated.
-    #[error("expiry is a lease of 0 seconds, which means no expiry; use --ttl instead")]
+    #[error(
+        "expiry is a lease of 0 seconds: the secret has no lease (a KV or static secret, not a \
+         dynamic credential), so no expiry is stated; declare its lifetime with --ttl"
+    )]
     ZeroLease,
 }
 

@@ -71,6 +71,12 @@ pub trait Syntax {
     /// mismatch, by key, when not.
     fn verify(&self, old: &str, new: &str, updates: &[(String, String)]) -> Result<(), String>;
 
+    /// The other keys of `text` whose values refer to one of `keys` and so follow its change in
+    /// the format's readers (`.env`: `URL=postgres://u:${K}@h/db`), in file order; named at `-v`.
+    fn followers<'a>(&self, _text: &'a str, _keys: &[&str]) -> Vec<&'a str> {
+        Vec::new()
+    }
+
     /// What to say of a target whose permission bits (`st_mode`) this format's readers object
     /// to (libpq ignores a password file that group or others can access). The mode is kept
     /// all the same (guarantee 5): this only tells the operator. No message may hold a value.
@@ -162,13 +168,18 @@ impl Format {
         Ok(spliced.text)
     }
 
-    /// Whether every key of `updates` can be set in `text`: the trial splice before minting
+    /// `text` with every key of `updates` set, for the trial splice before minting
     /// ([`crate::keys::Keys::read`]). Its warnings are left to the real splice, which says them
     /// once.
-    pub fn trial(self, text: &str, updates: &[(String, Secret)], path: &Path) -> Result<(), Error> {
+    pub fn trial(
+        self,
+        text: &str,
+        updates: &[(String, Secret)],
+        path: &Path,
+    ) -> Result<String, Error> {
         self.syntax()
             .splice(text, &exposed(updates))
-            .map(|_| ())
+            .map(|spliced| spliced.text)
             .map_err(|e| refused(e, path))
     }
 
@@ -179,15 +190,39 @@ impl Format {
         }
     }
 
-    /// Check that `new` holds the updated values and everything else as in `old` (70 if not).
-    pub fn verify(self, old: &str, new: &str, updates: &[(String, Secret)]) -> Result<(), Error> {
+    /// Check that `new` holds the updated values and everything else as in `old` (70 if not),
+    /// but for the values that follow a changed key ([`Format::name_followers`]).
+    pub fn verify(
+        self,
+        old: &str,
+        new: &str,
+        updates: &[(String, Secret)],
+        path: &Path,
+    ) -> Result<(), Error> {
         self.syntax()
             .verify(old, new, &exposed(updates))
             .map_err(|why| {
                 Error::Software(format!(
-                    "the new file would not read back as intended: {why}"
+                    "{}: the new file would not read back as intended: {why}",
+                    path.display()
                 ))
             })
+    }
+
+    /// Say at `-v` which values of `old` follow the change of `updates` (`B=${K}`).
+    pub fn name_followers(self, old: &str, updates: &[(String, Secret)], path: &Path) {
+        let keys: Vec<&str> = updates.iter().map(|(k, _)| k.as_str()).collect();
+        let followers = self.syntax().followers(old, &keys);
+        if !followers.is_empty() {
+            log::info!(
+                "{}: {} refer{} to {} and follow{} the new value",
+                path.display(),
+                followers.join(", "),
+                if followers.len() == 1 { "s" } else { "" },
+                keys.join(", "),
+                if followers.len() == 1 { "s" } else { "" },
+            );
+        }
     }
 }
 

@@ -2,9 +2,9 @@
 //!
 //! [`Lines`] logs each line of what it is given at info level, after the run's label, as it
 //! comes; a line longer than [`MAX_LOG_LINE`] (64 KiB) is logged in pieces of that size, so a
-//! child that never prints a newline cannot grow the buffer without bound. It keeps the last
-//! non-empty line (its first 300 characters) for error messages. Captured stdout, the mint's
-//! secret, never comes here.
+//! child that never prints a newline cannot grow the buffer without bound. It keeps, for error
+//! messages, the most useful line ([`Lines::useful`]: the first that looks like an error, else
+//! the last; its first 300 characters). Captured stdout, the mint's secret, never comes here.
 
 use memchr::memchr;
 
@@ -17,7 +17,9 @@ pub(super) struct Lines {
     label: String,
     buf: Vec<u8>,
     /// The last non-empty line (its first 300 characters).
-    pub(super) last: Option<String>,
+    last: Option<String>,
+    /// The first line that looks like an error (its first 300 characters).
+    first_error: Option<String>,
 }
 
 impl Lines {
@@ -26,7 +28,14 @@ impl Lines {
             label: label.to_string(),
             buf: Vec::new(),
             last: None,
+            first_error: None,
         }
+    }
+
+    /// The line an error message should quote: the first that looks like an error (a CLI's
+    /// `aws: error: ...` before its usage text), else the last.
+    pub(super) fn useful(&mut self) -> Option<String> {
+        self.first_error.take().or_else(|| self.last.take())
     }
 
     pub(super) fn push(&mut self, data: &[u8]) {
@@ -59,7 +68,39 @@ impl Lines {
         let line = line.trim_end();
         if !line.is_empty() {
             log::info!("{}: {line}", self.label);
-            self.last = Some(line.chars().take(300).collect());
+            let kept: String = line.chars().take(300).collect();
+            if self.first_error.is_none() && looks_like_an_error(line) {
+                self.first_error = Some(kept.clone());
+            }
+            self.last = Some(kept);
         }
     }
+}
+
+/// Whether a line of a child's stderr reads as the error itself rather than context (usage
+/// text, progress, a list of choices): it names an error, a failure or a refusal.
+fn looks_like_an_error(line: &str) -> bool {
+    const WORDS: [&str; 14] = [
+        "error",
+        "fatal",
+        "failed",
+        "failure",
+        "denied",
+        "invalid",
+        "unauthorized",
+        "forbidden",
+        "expired",
+        "refused",
+        "not found",
+        "cannot",
+        "could not",
+        "unable",
+    ];
+    let lower = line.to_lowercase();
+    WORDS.iter().any(|w| {
+        lower.match_indices(w).any(|(at, _)| {
+            let before = lower[..at].chars().next_back();
+            !before.is_some_and(char::is_alphanumeric)
+        })
+    })
 }

@@ -4,7 +4,7 @@
 //! stderr to two memfds instead of pipes: nothing on disk, and a daemon that keeps them can write
 //! after credshim has gone. Once the child has exited, [`MemOutput::log`] logs what it wrote
 //! (stdout, then stderr, read with `pread` so the daemon's file offset is left alone) and
-//! returns the last stderr line. On every path, that one or any other, each file is then sealed
+//! returns the most useful stderr line. On every path, that one or any other, each file is then sealed
 //! at its size plus [`HEADROOM`]: a daemon's later writes fail with EPERM once the headroom is
 //! full, so they cannot grow memory without bound.
 
@@ -47,7 +47,7 @@ impl MemOutput {
     }
 
     /// Log what the child wrote (stdout first, then stderr), seal both files, and return the
-    /// last stderr line.
+    /// most useful stderr line.
     pub(super) fn log(self, label: &str) -> Option<String> {
         let mut last = None;
         for (fd, is_stderr) in [(&self.stdout, false), (&self.stderr, true)] {
@@ -69,7 +69,7 @@ impl MemOutput {
             }
             lines.finish();
             if is_stderr {
-                last = lines.last;
+                last = lines.useful();
             }
             seal(fd, len);
         }
@@ -124,11 +124,11 @@ mod tests {
         )
         .unwrap();
         assert!(f.status.success());
-        assert_eq!(f.last_stderr.as_deref(), Some("err2"));
+        assert_eq!(f.stderr_line.as_deref(), Some("err2"));
         // Did not wait for the daemon (which holds the files), nor for the drain time.
         assert!(!alive.exists(), "run() waited for the daemon");
         let started = Instant::now();
-        while !alive.exists() && started.elapsed() < Duration::from_secs(5) {
+        while !alive.exists() && started.elapsed() < Duration::from_secs(30) {
             thread::sleep(Duration::from_millis(20));
         }
         assert!(alive.exists(), "the daemon did not survive its writes");

@@ -83,8 +83,9 @@ pub struct Finished {
     pub status: ExitStatus,
     /// Captured stdout (empty unless [`Stdout::Capture`]).
     pub stdout: Vec<u8>,
-    /// The last non-empty stderr line, for error messages.
-    pub last_stderr: Option<String>,
+    /// The most useful stderr line for error messages: the first that looks like an error,
+    /// else the last non-empty one.
+    pub stderr_line: Option<String>,
     pub elapsed: Duration,
 }
 
@@ -219,7 +220,7 @@ pub fn run_with(
     drop(reaper);
     let mut finished = result?;
     if let Some(mem) = mem {
-        finished.last_stderr = mem.log(label);
+        finished.stderr_line = mem.log(label);
     }
     finished.elapsed = started.elapsed();
     Ok(finished)

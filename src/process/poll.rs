@@ -190,7 +190,7 @@ impl Supervisor<'_> {
         Ok(Finished {
             status,
             stdout: out.captured.unwrap_or_default(),
-            last_stderr: err.lines.last.take(),
+            stderr_line: err.lines.useful(),
             elapsed: Duration::ZERO,
         })
     }

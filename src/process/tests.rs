@@ -14,7 +14,7 @@ pub(super) fn sh(script: &str) -> Command {
 }
 
 #[test]
-fn captures_stdout_and_last_stderr_line() {
+fn captures_stdout_and_stderr_line_line() {
     let f = run(
         sh("echo out; echo err1 >&2; echo err2 >&2"),
         "t",
@@ -24,7 +24,7 @@ fn captures_stdout_and_last_stderr_line() {
     )
     .unwrap();
     assert_eq!(f.stdout, b"out\n");
-    assert_eq!(f.last_stderr.as_deref(), Some("err2"));
+    assert_eq!(f.stderr_line.as_deref(), Some("err2"));
     assert!(f.status.success());
 }
 
@@ -100,7 +100,7 @@ fn a_line_without_end_is_logged_in_pieces() {
     )
     .unwrap();
     assert!(f.status.success());
-    let last = f.last_stderr.unwrap();
+    let last = f.stderr_line.unwrap();
     assert_eq!(last.len(), 300);
     assert!(last.starts_with('x'), "read as one line: {}", &last[..10]);
 }
@@ -139,4 +139,38 @@ fn no_credshim_variable_reaches_the_child() {
     assert!(!env.contains("CREDSHIM_PROCESS_UNIT_TEST"), "{env}");
     assert!(env.contains("PROCESS_UNIT_TEST_KEPT=kept"), "{env}");
     assert!(env.contains("CREDSHIM_EXPLICIT=given"), "{env}");
+}
+
+#[test]
+fn the_stderr_line_quoted_is_the_first_that_reads_as_an_error() {
+    // The AWS CLI's shape: usage text, the error, then a list whose last line says nothing.
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c").arg(
+        "printf 'usage: aws [options] <command>\\naws: error: argument command: Invalid choice\\n\\nset | add-model\\n' >&2; exit 2",
+    );
+    let f = run(
+        cmd,
+        "t",
+        Stdout::Log,
+        Duration::from_secs(5),
+        Duration::from_secs(2),
+    )
+    .unwrap();
+    assert_eq!(
+        f.stderr_line.as_deref(),
+        Some("aws: error: argument command: Invalid choice")
+    );
+    // Nothing reads as an error: the last line. "terror" is no error.
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg("echo 'terror level 3' >&2; echo 'try later' >&2; exit 1");
+    let f = run(
+        cmd,
+        "t",
+        Stdout::Log,
+        Duration::from_secs(5),
+        Duration::from_secs(2),
+    )
+    .unwrap();
+    assert_eq!(f.stderr_line.as_deref(), Some("try later"));
 }

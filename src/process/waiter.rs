@@ -94,7 +94,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(f.stdout, b"out\n");
-        assert_eq!(f.last_stderr.as_deref(), Some("err"));
+        assert_eq!(f.stderr_line.as_deref(), Some("err"));
         let started = Instant::now();
         let err = run_with(
             sh("sleep 30"),

@@ -67,6 +67,45 @@ pub fn replace(
     Ok(())
 }
 
+/// The verified new file as a temp file beside the target, with the target's owner, mode, ACL
+/// and xattrs (guarantee 11: the probe sees the exact bytes and rights the application will):
+/// removed when dropped. A run killed meanwhile leaves it to the next run's orphan sweep.
+pub struct Candidate<'a> {
+    target: &'a Target,
+    name: OsString,
+}
+
+impl Candidate<'_> {
+    /// Its path, for `CREDSHIM_CANDIDATE`.
+    pub fn path(&self) -> std::path::PathBuf {
+        self.target.beside_path(&self.name)
+    }
+}
+
+impl Drop for Candidate<'_> {
+    fn drop(&mut self) {
+        match self.target.acting() {
+            Ok(_as) => remove(self.target, &self.name),
+            Err(e) => log::warn!("{e}"),
+        }
+    }
+}
+
+/// Write `contents` as a [`Candidate`] beside the target; a target that does not exist yet gives
+/// it `new_mode`.
+pub fn candidate<'a>(
+    target: &'a Target,
+    contents: &[u8],
+    new_mode: u32,
+) -> Result<Candidate<'a>, Error> {
+    let _as = target.acting()?;
+    let (name, tmp) = target.create_beside(".tmp")?;
+    // Declared after `_as`, so dropped first on an error: removed with the owner's identity.
+    let candidate = Candidate { target, name };
+    fill(target, &tmp, contents, new_mode)?;
+    Ok(candidate)
+}
+
 /// Give the temp file the target's metadata, then the contents, then fsync it.
 fn fill(target: &Target, tmp: &File, contents: &[u8], new_mode: u32) -> Result<(), Error> {
     // The temp file is the run's own (see Target::create_beside): its metadata is set with the

@@ -145,6 +145,39 @@ fn expiry_encodings_of_real_mints() {
             "/Credentials/SessionToken",
             vec!["--expiry-from", "/Credentials/Expiration"],
         ),
+        // The AWS CLI's two shapes: its default (microseconds, Z) and with
+        // cli_timestamp_format=iso8601 (an offset).
+        (
+            format!(
+                r#"{{"Credentials":{{"SessionToken":"tok","Expiration":"{}"}}}}"#,
+                (now + 3000.seconds()).strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
+            ),
+            "/Credentials/SessionToken",
+            vec!["--expiry-from", "/Credentials/Expiration"],
+        ),
+        (
+            format!(
+                r#"{{"Credentials":{{"SessionToken":"tok","Expiration":"{}"}}}}"#,
+                (now + 3000.seconds()).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+            ),
+            "/Credentials/SessionToken",
+            vec!["--expiry-from", "/Credentials/Expiration"],
+        ),
+        // Databricks: the `database` API says expiration_time, the `postgres` API expire_time.
+        (
+            format!(
+                r#"{{"expiration_time":"{}","token":"tok"}}"#,
+                (now + 3000.seconds()).strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+            ),
+            "/token",
+            vec!["--expiry-from", "/expiration_time"],
+        ),
+        // Vault static credentials (database/static-creds): ttl in seconds.
+        (
+            r#"{"data":{"password":"tok","rotation_period":86400,"ttl":3000}}"#.to_string(),
+            "/data/password",
+            vec!["--expiry-from", "/data/ttl", "--expiry-format", "seconds"],
+        ),
         (
             format!(r#"{{"accessToken":"tok","expires_on":{epoch}}}"#),
             "/accessToken",
@@ -193,6 +226,20 @@ fn expiry_encodings_of_real_mints() {
 }
 
 #[test]
+fn aws_text_output_is_76_with_the_fix() {
+    // `output = text` in ~/.aws/config: the CLI prints tab-separated text.
+    Test::new()
+        .file(".env", "")
+        .mint("printf 'CREDENTIALS\tASIAX\t2026-12-02T01:02:24Z\tsecret\ttoken\n'")
+        .args(["--target", ".env", "--set", "K=/Credentials/SessionToken"])
+        .run()
+        .status(76)
+        .stderr_has("stdout is not JSON")
+        .stderr_has("--output json")
+        .file_is(".env", "");
+}
+
+#[test]
 fn a_zoneless_expiry_is_refused_with_a_hint() {
     Test::new()
         .file(".env", "K=old\n")
@@ -238,6 +285,78 @@ fn at_expiry_without_a_known_expiry_is_76_and_ttl_supplies_one() {
         .status(0);
     let text = done.read(".env");
     assert!(text.starts_with("K=opaque\nK_AT=20"), "{text}");
+}
+
+/// A fast-clock day of a cached-token mint (issue: gcloud and az hand back their cached token
+/// until it nears its end): the mint returns its cached 20-second token until 5 s are left;
+/// credshim runs every 2 s with `--ttl 18s --min-ttl 8s`. Sampled every 100 ms for 44 s, the
+/// target never holds a dead token. (Stamping now + ttl on the cached token, as credshim once
+/// did, left it believing a token with 10 s left had 18, and the file held a dead token for up to
+/// one period of every cycle.)
+#[test]
+fn a_cached_token_mint_never_leaves_a_dead_token_in_the_target() {
+    let mint = "now=$(date +%s); id=0; exp=0\n\
+                [ -s \"$TEST_DIR/cache\" ] && read id exp < \"$TEST_DIR/cache\"\n\
+                if [ $((exp - now)) -le 5 ]; then id=$((id + 1)); exp=$((now + 20));\n\
+                  echo \"$id $exp\" > \"$TEST_DIR/cache\"; echo \"$id $exp\" >> \"$TEST_DIR/issued\"; fi\n\
+                echo \"tok-$id\"";
+    let mut t = Test::new().file(".env", "APP=1\n").mint(mint).args([
+        "--target",
+        ".env",
+        "--set",
+        "T",
+        "--set",
+        "T_EXP=@expiry",
+        "--ttl",
+        "18s",
+        "--min-ttl",
+        "8s",
+    ]);
+    let dir = t.dir.path().to_path_buf();
+    // When each token the mint issued dies.
+    let dies = |id: &str| -> i64 {
+        let issued = fs::read_to_string(dir.join("issued")).unwrap_or_default();
+        issued
+            .lines()
+            .find_map(|l| l.split_once(' ').filter(|(i, _)| *i == id))
+            .map_or(0, |(_, exp)| exp.parse().unwrap())
+    };
+    let started = Instant::now();
+    let (mut dead, mut samples, mut runs) = (0, 0, 0);
+    while started.elapsed() < Duration::from_secs(44) {
+        let done = t.run().status(0);
+        runs += 1;
+        t = done.again();
+        let next = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < next {
+            let text = fs::read_to_string(dir.join(".env")).unwrap();
+            let id = text
+                .lines()
+                .find_map(|l| l.strip_prefix("T=tok-"))
+                .expect("a token in the target");
+            samples += 1;
+            if dies(id) <= Timestamp::now().as_second() {
+                dead += 1;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let issued = fs::read_to_string(dir.join("issued")).unwrap();
+    let log = fs::read_to_string(dir.join("log")).unwrap();
+    let mints = log.lines().count();
+    println!(
+        "cached-token day: {runs} runs, {mints} mints, {} tokens, {dead} of {samples} samples dead",
+        issued.lines().count()
+    );
+    assert!(
+        issued.lines().count() >= 3,
+        "the cache never turned over:\n{issued}"
+    );
+    assert!(mints < runs, "--min-ttl never skipped a mint");
+    assert_eq!(
+        dead, 0,
+        "the target held a dead token in {dead} of {samples} samples"
+    );
 }
 
 /// DESIGN `--ttl`: a minted value equal to the one in the target is a cached token (gcloud, az

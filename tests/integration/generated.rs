@@ -365,9 +365,8 @@ fn examples() -> Roff {
              /etc/credshim/backstage.env",
         ),
         (
-            "Monitoring from Nagios or Icinga:",
-            "credshim check --target /srv/backstage/.env --key DATABRICKS_TOKEN \\\n  \
-             --expiry-key DATABRICKS_TOKEN_EXPIRES_AT --warn 15m --crit 5m",
+            "Monitoring from Nagios or Icinga (WARNING: a rotation is overdue):",
+            "credshim check --job /etc/credshim/backstage.env --warn 5m --crit 2m",
         ),
     ];
     for (text, code) in examples {
@@ -523,6 +522,11 @@ fn job_file(name: &str) -> Vec<(String, String)> {
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| {
             let (k, v) = l.split_once('=').unwrap_or_else(|| panic!("{name}: {l:?}"));
+            // Single quotes: literal to sh and to systemd alike.
+            if let Some(v) = v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
+                assert!(!v.contains('\''), "{name}: {k}");
+                return (k.to_string(), v.to_string());
+            }
             assert!(
                 !v.contains(['$', '\\', '`']),
                 "{name}: {k} would read differently in systemd and sh"
@@ -535,6 +539,26 @@ fn job_file(name: &str) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// Stand-ins for the tools the example probes call, on PATH: each logs `probe-<tool>` only when
+/// it was given the canned credential the way the example says (environment, stdin).
+const FAKE_TOOLS: [(&str, &str); 3] = [
+    (
+        "aws",
+        "[ \"$*\" = 'sts get-caller-identity' ] && [ \"$AWS_ACCESS_KEY_ID\" = ASIAEXAMPLE ] && \
+         [ \"$AWS_SECRET_ACCESS_KEY\" = example-secret ] && \
+         [ \"$AWS_SESSION_TOKEN\" = example-session ] && echo probe-aws >> \"$TEST_DIR/log\"",
+    ),
+    (
+        "psql",
+        "[ \"$PGPASSWORD\" = example-password ] && case \" $* \" in *' -U v-app-example '*) ;; \
+         *) exit 1;; esac && echo probe-psql >> \"$TEST_DIR/log\"",
+    ),
+    (
+        "curl",
+        "[ \"$(cat)\" = ya29.example-opaque-token ] && echo probe-curl >> \"$TEST_DIR/log\"",
+    ),
+];
 
 /// A JWT (unsigned, as credshim does not check signatures) that expires at `exp`.
 fn jwt(exp: i64) -> String {
@@ -652,10 +676,19 @@ fn every_example_job_runs_as_the_unit_runs_it() {
             let mode = std::fs::Permissions::from_mode(0o600);
             std::fs::set_permissions(t.path("target"), mode).unwrap();
         }
+        for (tool, body) in FAKE_TOOLS {
+            t = t.script(&format!("bin/{tool}"), body);
+        }
+        let path = format!(
+            "{}:{}",
+            t.path("bin").display(),
+            std::env::var("PATH").unwrap()
+        );
         for (k, v) in &vars {
             t = t.env(k, v);
         }
         let mut t = t
+            .env("PATH", &path)
             .env("CREDSHIM_TARGET", "target")
             .env("CREDSHIM_MINT", "./mint");
         if !pgpass {
@@ -663,12 +696,18 @@ fn every_example_job_runs_as_the_unit_runs_it() {
         }
         let done = t.run();
         assert_eq!(done.code, Some(0), "{name}: {}", done.stderr);
-        assert_eq!(
-            done.log(),
-            [&["mint"], reload].concat(),
-            "{name}: {}",
-            done.stderr
-        );
+        let probe = get("CREDSHIM_PROBE").map(|p| {
+            let tool = FAKE_TOOLS
+                .iter()
+                .find(|(tool, _)| p.contains(&format!(" {tool} ")));
+            format!("probe-{}", tool.expect("a probe of a known tool").0)
+        });
+        let first: Vec<&str> = ["mint"]
+            .into_iter()
+            .chain(probe.as_deref())
+            .chain(reload.iter().copied())
+            .collect();
+        assert_eq!(done.log(), first, "{name}: {}", done.stderr);
         let written = done.read("target");
         if raw {
             assert_eq!(written, "example-password", "{name}");
@@ -684,11 +723,10 @@ fn every_example_job_runs_as_the_unit_runs_it() {
         // The next run, as the timer makes it 5 minutes later.
         let again = done.again().run();
         assert_eq!(again.code, Some(0), "{name}: {}", again.stderr);
-        let expected_log = if get("CREDSHIM_MIN_TTL").is_some() {
-            [&["mint"], reload].concat() // fresh: no mint
-        } else {
-            [&["mint"], reload, &["mint"]].concat() // minted, unchanged: no reload
-        };
+        let mut expected_log = first.clone();
+        if get("CREDSHIM_MIN_TTL").is_none() {
+            expected_log.push("mint"); // minted, unchanged: no probe, no reload
+        } // else fresh: no mint
         assert_eq!(again.log(), expected_log, "{name}: {}", again.stderr);
     }
 }

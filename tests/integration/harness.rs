@@ -60,6 +60,9 @@ impl Test {
     /// An executable shell script `name` in the test dir.
     pub fn script(self, name: &str, body: &str) -> Self {
         let p = self.path(name);
+        if let Some(parent) = p.parent() {
+            fs::create_dir_all(parent).unwrap();
+        }
         fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
         fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
         self

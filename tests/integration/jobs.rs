@@ -97,3 +97,32 @@ fn check_reads_its_target_and_key_from_the_job_file() {
         .status(0)
         .stdout_has("CREDSHIM OK");
 }
+
+#[test]
+fn check_takes_its_keys_from_the_jobs_set_line() {
+    // The shipped job files name no CREDSHIM_KEY: the first key from the mint is the credential,
+    // the @expiry one its expiry.
+    Test::bare()
+        .arg("check")
+        .file(
+            "app.env",
+            "TOKEN=opaque\nTOKEN_EXPIRES_AT=2999-01-01T00:00:00Z\n",
+        )
+        .file(
+            "job.env",
+            "CREDSHIM_TARGET=app.env\nCREDSHIM_SET=TOKEN_EXPIRES_AT=@expiry,TOKEN=/token\n",
+        )
+        .args(["--job", "job.env"])
+        .run()
+        .status(0)
+        .stdout_has("CREDSHIM OK - TOKEN expires in");
+}
+
+#[test]
+fn a_missing_required_flag_is_named_on_the_one_usage_line() {
+    Test::bare()
+        .args(["check", "--key", "K"])
+        .run()
+        .status(64)
+        .stderr_has("usage: the following required arguments were not provided: --target <PATH>");
+}

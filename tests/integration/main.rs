@@ -14,6 +14,7 @@ mod kubernetes;
 mod paths;
 mod pgpass_e2e;
 mod postgres;
+mod probe;
 mod readers;
 mod readers_pgpass;
 mod regressions;

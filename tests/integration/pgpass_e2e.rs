@@ -31,7 +31,7 @@ const PERIOD: Duration = Duration::from_secs(3);
 /// How long the clients are watched.
 const RUN_FOR: Duration = Duration::from_secs(30);
 /// How long the control's writer takes for each line of the file.
-const LINE_DELAY: Duration = Duration::from_millis(150);
+const LINE_DELAY: Duration = Duration::from_millis(250);
 
 /// The mint: `mint STATE ROLE_A ROLE_B`, admin libpq variables in its environment.
 const MINT: &str = r#"#!/bin/sh
@@ -287,7 +287,12 @@ fn a_libpq_client_never_fails_a_connection_while_credshim_rotates_its_pgpass() {
     );
     assert!(failed_runs.is_empty(), "credshim failed: {failed_runs:#?}");
     assert!(runs.len() >= 8, "only {} rotations", runs.len());
-    assert!(attempts >= 80, "only {attempts} connections");
+    // Several connections between two rotations, even on a loaded machine (about 8 when idle).
+    assert!(
+        attempts >= 4 * runs.len(),
+        "only {attempts} connections for {} rotations",
+        runs.len()
+    );
     assert!(
         failures.is_empty(),
         "the client of the file credshim keeps failed:\n{}",

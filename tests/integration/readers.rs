@@ -4,7 +4,8 @@
 //! One battery: a value of every quoting tier and every refused shape of ENV-FORMAT.md, and a few
 //! hundred proptest-generated values, are each rotated into files that also hold other keys (every
 //! quoting style, `export`, comments, a value spanning lines with a `CS_K=` line inside, the key
-//! twice, a missing final newline, LF and CRLF). Each reader then reads every file, before and
+//! twice, a missing final newline, LF and CRLF, values that refer to the key, another key's
+//! backtick value). Each reader then reads every file, before and
 //! after, in one process for all of them: the rotated key must read as the value (every
 //! occurrence, for readers that report duplicates), every other key as that same reader read it
 //! before, and a reader must not start complaining. A refused value must leave the file
@@ -41,7 +42,7 @@ use std::time::Instant;
 const KEY: &str = "CS_K";
 /// Every key the templates set: the shells cannot list what a file set, so they are asked these.
 const KEYS: &[&str] = &[
-    "CS_A", "CS_B", "CS_C", "CS_D", "CS_E", "CS_F", "CS_G", "CS_H", "CS_I", "CS_J", KEY,
+    "CS_A", "CS_B", "CS_C", "CS_D", "CS_E", "CS_F", "CS_G", "CS_H", "CS_I", "CS_J", "CS_KK", KEY,
 ];
 
 /// The key twice (`export` first, a trailing comment on the last, which dotenvy's `dotenv()`
@@ -74,10 +75,21 @@ const APPEND: &str = "export CS_A=plain-1\nCS_B='single # x'\nCS_C=\"double it's
 /// them, sh would join the appended line to that value.
 const APPEND_CONTINUED: &str = "CS_A=plain-1\nCS_D=x\\\n";
 
+/// Values that refer to the rotated key, in every form (ENV-FORMAT "How to splice": they follow
+/// it in the readers that expand), and one that refers to another key.
+const FOLLOWERS: &str = "CS_K=old1\nCS_A=${CS_K}-x\nCS_B=\"$CS_K/y\"\nCS_C='${CS_K}'\n\
+                         CS_D=${CS_K:-d}\nCS_F=$CS_KK\n";
+
+/// Another key's one-line backtick value (Node's quote, sh's command substitution, an error to
+/// dotenvy), which stays as each reader read it.
+const BACKTICKS: &str = "CS_A=`printf bt`\nCS_K=old1\nCS_B=x`y`\n";
+
 /// A file the value is rotated into.
 struct Template {
     name: &'static str,
     text: String,
+    /// The keys whose values refer to the rotated one.
+    followers: &'static [&'static str],
 }
 
 impl Template {
@@ -96,23 +108,38 @@ fn templates() -> Vec<Template> {
         Template {
             name: "twice",
             text: TWICE.into(),
+            followers: &[],
         },
         Template {
             name: "twice-crlf",
             text: TWICE.replace('\n', "\r\n"),
+            followers: &[],
         },
         Template {
             name: "append",
             text: APPEND.into(),
+            followers: &[],
         },
         Template {
             name: "append-crlf",
             text: APPEND.replace('\n', "\r\n"),
+            followers: &[],
         },
         // No CRLF variant: there `\` escapes the CR for sh, and the line continues nothing.
         Template {
             name: "append-continued",
             text: APPEND_CONTINUED.into(),
+            followers: &[],
+        },
+        Template {
+            name: "followers",
+            text: FOLLOWERS.into(),
+            followers: &["CS_A", "CS_B", "CS_C", "CS_D"],
+        },
+        Template {
+            name: "backticks",
+            text: BACKTICKS.into(),
+            followers: &[],
         },
     ]
 }
@@ -676,12 +703,33 @@ fn key_lines(text: &str) -> Vec<&str> {
         .collect()
 }
 
-/// How the keys other than the rotated one changed between two readings, if they did.
-fn others_differ(before: &Reading, after: &Reading) -> Option<String> {
+/// How the keys other than the rotated one changed between two readings, if they did. A
+/// follower of the rotated key must read as before with the key's old reading replaced by its
+/// new one, as this reader reads them (the same as before for a reader that does not expand).
+fn others_differ(before: &Reading, after: &Reading, followers: &[&str]) -> Option<String> {
+    let last = |r: &Reading| {
+        r.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == KEY)
+            .and_then(|(_, v)| v.clone())
+    };
+    let value = last(after).unwrap_or_default();
+    let old_key = last(before).filter(|v| !v.is_empty());
     let others = |r: &Reading| -> Vec<(String, Option<String>)> {
         r.pairs.iter().filter(|(k, _)| k != KEY).cloned().collect()
     };
-    let (old, new) = (others(before), others(after));
+    let old: Vec<_> = others(before)
+        .into_iter()
+        .map(|(k, v)| match (&old_key, followers.contains(&k.as_str())) {
+            (Some(key), true) => {
+                let v = v.map(|v| v.replace(key.as_str(), &value));
+                (k, v)
+            }
+            _ => (k, v),
+        })
+        .collect();
+    let new = others(after);
     (old != new).then(|| {
         old.iter().zip(&new).find(|(a, b)| a != b).map_or_else(
             || format!("keys {old:?} became {new:?}"),
@@ -865,7 +913,7 @@ impl Battery {
                 continue;
             }
             tally.files += 1;
-            if let Some(differ) = others_differ(before, after) {
+            if let Some(differ) = others_differ(before, after, template.followers) {
                 failures.push(format!("{what}: another key changed: {differ}"));
             }
             let crlf_sh = reader.keeps_cr && template.crlf();

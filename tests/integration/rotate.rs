@@ -225,18 +225,28 @@ fn exit_69_at_the_mint_timeout() {
 }
 
 #[test]
-fn exit_70_when_the_result_would_change_another_key() {
-    // B expands ${K}; changing K would silently change B for dotenvy readers.
-    let text = "K=old\nB=${K}-suffix\n";
-    Test::new()
+fn values_that_refer_to_the_key_follow_it() {
+    // ENV-FORMAT "How to splice": B and C (through B) expand K, as their author meant; KEY2 and
+    // the escaped one do not. The file's other bytes stay, -v names the followers.
+    let text = "K=old\nB=${K}-suffix\nC=\"$B/x\"\nKEY2=$KEYS\nE='lit'\n";
+    let done = Test::new()
         .file(".env", text)
         .mint("echo new")
-        .args(["--target", ".env", "--set", "K"])
+        .args(["--target", ".env", "--set", "K", "-v"])
         .run()
-        .status(70)
-        .stderr_has("B")
-        .file_is(".env", text)
+        .status(0)
+        .stderr_has("B, C refer to K and follow the new value")
+        .file_is(".env", &text.replacen("K=old", "K=new", 1))
         .no_temp();
+    let read = std::process::Command::new("sh")
+        .current_dir(done.test().dir.path())
+        .args(["-c", "set -a; . ./.env; printf '%s|%s' \"$B\" \"$C\""])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&read.stdout),
+        "new-suffix|new-suffix/x"
+    );
 }
 
 #[test]

@@ -51,6 +51,10 @@ impl Syntax for Env {
     fn verify(&self, old: &str, new: &str, updates: &[(String, String)]) -> Result<(), String> {
         verify(old, new, updates)
     }
+
+    fn followers<'a>(&self, text: &'a str, keys: &[&str]) -> Vec<&'a str> {
+        verify::followers(text, keys)
+    }
 }
 
 impl From<SpliceError> for Refusal {

@@ -51,6 +51,9 @@ pub(super) enum Rule {
     /// A last line ending in `\` with no newline when a key must be appended: sh keeps that `\`,
     /// and any line after it makes it a continuation.
     AppendAfterBackslash,
+    /// A value in backticks that closes on a later line: Node's dotenv reads one multi-line
+    /// value, every other reader a value starting with a backtick and stray lines.
+    BacktickSpansLines,
     /// A `[section]` header line: the file is INI (`~/.aws/credentials`), not `.env`. Taken for
     /// one, the key would be updated in every section and appended to the last.
     IniSection,
@@ -60,6 +63,9 @@ pub(super) enum Rule {
     JunkAfterQuote,
     /// An unquoted value continued by a trailing `\`: sh, dotenvy and systemd join, Node does not.
     ContinuedValue,
+    /// A value in backticks (`` K=`a #b` ``): Node's dotenv takes them as quotes, every other
+    /// reader as text, so the value (and where a comment starts) reads two ways.
+    Backticks,
 }
 
 impl Rule {
@@ -115,6 +121,10 @@ impl Rule {
                 "the last line ends in a backslash and no newline: appending a key would change \
                  how sh reads it"
             }
+            Rule::BacktickSpansLines => {
+                "a value in backticks spanning lines, which Node's dotenv reads as one value and \
+                 every other reader as a value and stray lines"
+            }
             Rule::IniSection => {
                 "a [section] header, so this is an INI file, not a .env: edited as a .env, the \
                  key would change in every section and be appended to the last"
@@ -122,6 +132,10 @@ impl Rule {
             Rule::JunkAfterQuote => {
                 "text right after the closing quote of its value, where readers disagree on the \
                  value"
+            }
+            Rule::Backticks => {
+                "its value is in backticks, which Node's dotenv takes as quotes and every other \
+                 reader as part of the value"
             }
             Rule::ContinuedValue => {
                 "its value continues onto the next line with a trailing backslash, which some \
@@ -191,6 +205,8 @@ pub(super) fn settable(text: &str, found_at: &Assignment) -> Result<(), SpliceEr
         Rule::JunkAfterQuote
     } else if found_at.continued {
         Rule::ContinuedValue
+    } else if found_at.backticks {
+        Rule::Backticks
     } else {
         return Ok(());
     };

@@ -29,6 +29,9 @@ pub(super) struct Assignment<'a> {
     /// An unquoted value continued onto the next line by a trailing `\`, which sh, dotenvy and
     /// systemd join and Node does not.
     pub continued: bool,
+    /// A value in backticks closed on its line (`` K=`a b` ``): Node's dotenv takes the
+    /// backticks as quotes, every other reader as text.
+    pub backticks: bool,
 }
 
 pub(super) fn strip_bom(text: &str) -> &str {
@@ -164,6 +167,7 @@ impl<'a> Scan<'a> {
                 comment_follows: false,
                 junk_after_quote: false,
                 continued: false,
+                backticks: false,
             };
             match b.get(v) {
                 Some(&q @ (b'\'' | b'"')) => {
@@ -206,6 +210,15 @@ impl<'a> Scan<'a> {
                     };
                 }
                 _ => {
+                    if b.get(v) == Some(&b'`') {
+                        match closing_backtick(b, v + 1) {
+                            Some(close) if close < content_end(b, v) => {
+                                assignment.backticks = true;
+                            }
+                            Some(_) => return Err(Rule::BacktickSpansLines.at(text, start)),
+                            None => {}
+                        }
+                    }
                     let bare = scan_bare(text, v, v > eq_end)?;
                     bare.joins_text(text)?;
                     if bare.end > v {
@@ -223,6 +236,22 @@ impl<'a> Scan<'a> {
         self.agree_with_dotenvy(b.len())?;
         Ok(None)
     }
+}
+
+/// The backtick that closes one opened before `from`, as Node's dotenv finds it (`` \` `` does
+/// not close), wherever it is in the file.
+fn closing_backtick(b: &[u8], mut from: usize) -> Option<usize> {
+    while let Some(i) = memchr::memchr2(b'`', b'\\', &b[from..]) {
+        let at = from + i;
+        if b[at] == b'`' {
+            return Some(at);
+        }
+        from = at + 2;
+        if from >= b.len() {
+            return None;
+        }
+    }
+    None
 }
 
 /// Refuse a vertical tab or form feed in `range` outside the quoted value `quoted`: python-dotenv

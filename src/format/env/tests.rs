@@ -359,3 +359,28 @@ fn a_section_header_is_an_ini_file_not_a_dotenv() {
         assert!(set(fine, "K", "v").is_ok(), "{fine:?}");
     }
 }
+
+/// Node's dotenv takes backticks as quotes (and reads on across lines to the closing one); every
+/// other reader takes them as text: the old value's tail would survive the edit.
+#[test]
+fn backtick_values_are_refused_where_readers_disagree() {
+    // On the key being set, on one line or several: 65, nothing written.
+    assert_eq!(unparseable_line("A=1\nK=`sec #ret` # c\n"), Some(2));
+    assert_eq!(unparseable_line("K=`first\nit's\nlast`\n"), Some(1));
+    // Spanning lines anywhere: the lines inside are keys to some readers only.
+    assert_eq!(unparseable_line("A=`x\nK=inj\ny`\nK=1\n"), Some(1));
+    let err = set("K=`a b`\n", "K", "v").unwrap_err().to_string();
+    assert!(err.contains("backticks") && err.contains("K"), "{err}");
+    // Another key's one-line backtick value, a lone backtick, an escaped one, a backtick
+    // inside a value: left as they are.
+    for fine in [
+        "A=`a b`\nK=1\n",
+        "A=`lone\nK=1\n",
+        "A=`a\\`\nK=1\n",
+        "A=x`y\nB=`z`\nK=1\n",
+        "K='`quoted`'\n",
+    ] {
+        assert!(set(fine, "K", "v").is_ok(), "{fine:?}");
+    }
+    assert_eq!(set_text("A=`a b`\n", "v"), "A=`a b`\nK=v\n");
+}

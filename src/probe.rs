@@ -1,0 +1,119 @@
+//! `--probe CMD` (guarantee 11): a credential that does not work never replaces one that does.
+//!
+//! The verified new file is written as a temp file beside the target ([`write::candidate`]),
+//! with the target's owner and mode, and CMD runs with `/bin/sh -c` and `CREDSHIM_CANDIDATE` set
+//! to its path: the probe reads the exact bytes the application will, and no value is ever in
+//! its argv or environment. It runs under [`crate::process`]'s rules (no stdin, own process
+//! group, killed with it at `--probe-timeout`, a subreaper so nothing it starts outlives it); its
+//! output is logged like the reload's. A failure is retried with the mint's backoff, within the
+//! deadline, without minting again; after the last one the run exits 69 and the candidate is
+//! removed, the target untouched.
+
+use crate::backoff::Backoff;
+use crate::error::{Error, MintFailure};
+use crate::process::{self, RunError, Stdout};
+use crate::target::Target;
+use crate::write;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// How to probe: the command, each try's bound, and how many tries after the first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    pub cmd: String,
+    pub timeout: Duration,
+    pub retries: u32,
+}
+
+/// Probe `contents` as the target's next version until it passes, `retries` times more at most,
+/// all before `deadline`. Returns the attempts made.
+pub fn probe(
+    p: &Probe,
+    target: &Target,
+    contents: &[u8],
+    deadline: Instant,
+    deadline_len: Duration,
+) -> Result<u32, Error> {
+    let candidate = write::candidate(target, contents, 0o600)?;
+    let path = candidate.path();
+    let mut backoff = Backoff::mint();
+    let mut attempt = 0;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Error::Probe(MintFailure {
+                what: format!("no time left before the {deadline_len:?} deadline"),
+                attempts: attempt,
+                out_of_time: false,
+            }));
+        }
+        attempt += 1;
+        let what = match probe_once(&p.cmd, p.timeout.min(left), &path) {
+            Ok(()) => {
+                log::info!("probe passed (attempt {attempt})");
+                return Ok(attempt);
+            }
+            Err(ProbeError::Failed(what)) => what,
+            Err(ProbeError::Fatal(e)) => return Err(e),
+        };
+        let mut failure = MintFailure {
+            what,
+            attempts: attempt,
+            out_of_time: false,
+        };
+        if attempt > p.retries {
+            return Err(Error::Probe(failure));
+        }
+        let pause = backoff.next_pause();
+        if Instant::now() + pause >= deadline {
+            failure.out_of_time = true;
+            return Err(Error::Probe(failure));
+        }
+        log::info!(
+            "probe attempt {attempt} failed: {}; retrying in {:.1}s",
+            failure.what,
+            pause.as_secs_f64()
+        );
+        crate::signals::sleep(pause, "waiting to retry the probe")?;
+    }
+}
+
+enum ProbeError {
+    /// The new credential did not pass: try again.
+    Failed(String),
+    /// The run must stop (a signal).
+    Fatal(Error),
+}
+
+fn probe_once(cmd: &str, timeout: Duration, candidate: &std::path::Path) -> Result<(), ProbeError> {
+    let mut command = Command::new("/bin/sh");
+    command
+        .arg("-c")
+        .arg(cmd)
+        .env("CREDSHIM_CANDIDATE", candidate);
+    log::info!("running probe command");
+    let done = process::run_with(
+        command,
+        "probe",
+        Stdout::Log,
+        timeout,
+        Duration::from_millis(200),
+        process::Opts {
+            subreaper: true,
+            ..process::Opts::default()
+        },
+    )
+    .map_err(|e| match e {
+        RunError::Interrupted(sig) => ProbeError::Fatal(Error::Interrupted(sig, "probing")),
+        e => ProbeError::Failed(format!("probe command {e}")),
+    })?;
+    if done.status.success() {
+        return Ok(());
+    }
+    let mut msg = format!("probe command {}", process::describe(done.status));
+    if let Some(line) = done.stderr_line {
+        msg.push_str(": ");
+        msg.push_str(&line);
+    }
+    Err(ProbeError::Failed(msg))
+}
