@@ -5,7 +5,9 @@
 //! repeatedly for about a second (at least 5 times) and the median is reported, both as wall time
 //! and as the thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), which a busy machine disturbs less.
 //! Prints a Markdown table; `benches/run.sh` copies it into benches/RESULTS.md. Numbers given as
-//! arguments replace the default sizes (for a profiler: one size only).
+//! arguments replace the default sizes (for a profiler: one size only); the argument `pgpass`
+//! measures `credshim::format::pgpass::splice` on password files instead (one KEY line in the
+//! middle of comments, wildcard lines for other databases and other users' lines).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -39,6 +41,37 @@ fn env_file(lines: usize) -> String {
     text
 }
 
+/// A password file of `lines` lines, with KEY `db.example.com:5432:app:app` once, in the middle;
+/// the other lines cannot shadow it (other users, or another database).
+fn pgpass_file(lines: usize) -> String {
+    let mut text = String::with_capacity(lines * 50);
+    for i in 0..lines {
+        let line = match i % 4 {
+            _ if i == lines / 2 => "db.example.com:5432:app:app:old.token.value\n".to_string(),
+            0 => format!("# replica {i}\n"),
+            1 => format!("*:*:other_{i}:*:pw\\:{i}\n"),
+            _ => format!("db-{i}.example.com:5432:app:user_{i}:AKIA{i:016}\n"),
+        };
+        text.push_str(&line);
+    }
+    text
+}
+
+/// The splice a run measures.
+type Splice = fn(&str, &[(String, String)]) -> Result<String, String>;
+
+fn env_splice(text: &str, updates: &[(String, String)]) -> Result<String, String> {
+    credshim::format::env::splice(text, updates)
+        .map(|s| s.text)
+        .map_err(|e| e.to_string())
+}
+
+fn pgpass_splice(text: &str, updates: &[(String, String)]) -> Result<String, String> {
+    credshim::format::pgpass::splice(text, updates)
+        .map(|s| s.text)
+        .map_err(|e| format!("{e:?}"))
+}
+
 /// CPU time of this thread so far.
 fn thread_cpu() -> Duration {
     let mut ts = libc::timespec {
@@ -66,27 +99,31 @@ fn main() {
     } else {
         sizes
     };
-    let updates = vec![("TOKEN".to_string(), JWT.to_string())];
+    let pgpass = std::env::args().any(|a| a == "pgpass");
+    let (key, file, splice, line): (&str, fn(usize) -> String, Splice, String) = if pgpass {
+        let key = "db.example.com:5432:app:app";
+        (key, pgpass_file, pgpass_splice, format!("\n{key}:{JWT}\n"))
+    } else {
+        ("TOKEN", env_file, env_splice, format!("\nTOKEN={JWT}\n"))
+    };
+    let updates = vec![(key.to_string(), JWT.to_string())];
     println!(
         "| lines | file size | median wall time | wall ns/line | median CPU time | CPU ns/line | runs |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|");
     let mut per_line = Vec::new();
     for lines in sizes {
-        let text = env_file(lines);
+        let text = file(lines);
         // Check once that the bench measures a real splice.
-        let out = credshim::format::env::splice(&text, &updates).expect("the bench file splices");
-        assert!(out.text.contains(&format!("\nTOKEN={JWT}\n")));
-        assert_eq!(
-            out.text.len(),
-            text.len() - "old.token.value".len() + JWT.len()
-        );
+        let out = splice(&text, &updates).expect("the bench file splices");
+        assert!(out.contains(&line));
+        assert_eq!(out.len(), text.len() - "old.token.value".len() + JWT.len());
 
         let (mut walls, mut cpus) = (Vec::new(), Vec::new());
         let started = Instant::now();
         while walls.len() < 5 || started.elapsed() < BUDGET {
             let (t, c) = (Instant::now(), thread_cpu());
-            let out = credshim::format::env::splice(black_box(&text), black_box(&updates));
+            let out = splice(black_box(&text), black_box(&updates));
             drop(black_box(out).unwrap());
             cpus.push(thread_cpu() - c);
             walls.push(t.elapsed());

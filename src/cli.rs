@@ -50,8 +50,8 @@ pub struct TargetArgs {
     #[arg(long = "target", value_name = "PATH", env = "CREDSHIM_TARGET")]
     pub target: PathBuf,
 
-    /// Target format; default by extension: .json is json, .properties properties, anything else
-    /// env
+    /// Target format; default by name: .json is json, .properties properties, .toml toml,
+    /// .pgpass or pgpass pgpass, anything else env
     #[arg(
         long = "format",
         value_name = "FORMAT",

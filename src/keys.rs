@@ -34,7 +34,7 @@ impl Keys {
             .iter()
             .map(|s| (s.key.clone(), Secret::new("placeholder".to_string())))
             .collect();
-        let tried = format.splice(text, &trial, path)?;
+        let tried = format.trial(text, &trial, path)?;
         format.verify(text, &tried, &trial, path)?;
         sets.iter()
             .map(|spec| {

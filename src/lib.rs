@@ -47,6 +47,9 @@ pub fn rotate(cfg: &RotateConfig, report: &mut Report) -> Result<(), Error> {
     let _lock = lock::acquire(&target, cfg.lock_timeout, run.deadline)?;
     let old = run.read(&mut target)?;
     let mut keys = Keys::read(&cfg.sets, cfg.format, &old, &target.given)?;
+    if let Some((_, stat)) = &target.file {
+        cfg.format.warn_mode(stat.st_mode, &target.given);
+    }
     if run.fresh(&keys) {
         return run.pending_reload(&target);
     }

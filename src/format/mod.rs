@@ -11,6 +11,7 @@
 
 pub mod env;
 pub mod json;
+pub mod pgpass;
 pub mod properties;
 pub mod raw;
 pub mod toml;
@@ -33,6 +34,8 @@ pub enum Format {
     Properties,
     /// A TOML document; KEY is a pointer to a string value through tables
     Toml,
+    /// libpq's password file; KEY is `HOST:PORT:DATABASE:USER` as written
+    Pgpass,
 }
 
 impl Format {
@@ -44,6 +47,7 @@ impl Format {
             Format::Raw => &raw::Raw,
             Format::Properties => &properties::Properties,
             Format::Toml => &toml::Toml,
+            Format::Pgpass => &pgpass::Pgpass,
         }
     }
 }
@@ -79,6 +83,13 @@ pub trait Syntax {
     /// the format's readers (`.env`: `URL=postgres://u:${K}@h/db`), in file order; named at `-v`.
     fn followers<'a>(&self, _text: &'a str, _keys: &[&str]) -> Vec<&'a str> {
         Vec::new()
+    }
+
+    /// What to say of a target whose permission bits (`st_mode`) this format's readers object
+    /// to (libpq ignores a password file that group or others can access). The mode is kept
+    /// all the same (guarantee 5): this only tells the operator. No message may hold a value.
+    fn mode_warning(&self, _mode: u32) -> Option<String> {
+        None
     }
 }
 
@@ -165,6 +176,28 @@ impl Format {
         Ok(spliced.text)
     }
 
+    /// `text` with every key of `updates` set, for the trial splice before minting
+    /// ([`crate::keys::Keys::read`]). Its warnings are left to the real splice, which says them
+    /// once.
+    pub fn trial(
+        self,
+        text: &str,
+        updates: &[(String, Secret)],
+        path: &Path,
+    ) -> Result<String, Error> {
+        self.syntax()
+            .splice(text, &exposed(updates))
+            .map(|spliced| spliced.text)
+            .map_err(|e| refused(e, path))
+    }
+
+    /// Log the format's warning about the target's mode, if it has one.
+    pub fn warn_mode(self, mode: u32, path: &Path) {
+        if let Some(w) = self.syntax().mode_warning(mode) {
+            log::warn!("{}: {w}", path.display());
+        }
+    }
+
     /// Check that `new` holds the updated values and everything else as in `old` (70 if not),
     /// but for the values that follow a changed key ([`Format::name_followers`]).
     pub fn verify(
@@ -239,6 +272,13 @@ mod tests {
             Format::for_path(Path::new("/srv/app/application.properties")),
             Format::Properties
         );
+        assert_eq!(Format::for_path(Path::new("/root/.pgpass")), Format::Pgpass);
+        assert_eq!(
+            Format::for_path(Path::new("/etc/app/pgpass")),
+            Format::Pgpass
+        );
+        assert_eq!(Format::for_path(Path::new("app.pgpass")), Format::Pgpass);
+        assert_eq!(Format::for_path(Path::new("pgpass.bak")), Format::Env);
     }
 
     #[test]

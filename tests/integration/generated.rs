@@ -582,7 +582,7 @@ fn every_example_job_runs_as_the_unit_runs_it() {
     let in_1h = now + jiff::SignedDuration::from_hours(1);
     let exp = in_1h.as_second();
     let token = jwt(exp);
-    let cases: [(&str, String, &[&str]); 9] = [
+    let cases: [(&str, String, &[&str]); 10] = [
         (
             "lakebase-backstage.env",
             format!(
@@ -641,6 +641,14 @@ fn every_example_job_runs_as_the_unit_runs_it() {
             ],
         ),
         (
+            "pgpass-lakebase.env",
+            format!(
+                r#"{{"expire_time":"{}","token":"{token}"}}"#,
+                in_1h.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+            ),
+            &["instance-0123.database.cloud.databricks.com:5432:databricks_postgres:app-service-principal:eyJ"],
+        ),
+        (
             "toml-config.env",
             format!(
                 r#"{{"expire_time":"{}","token":"{token}"}}"#,
@@ -662,18 +670,24 @@ fn every_example_job_runs_as_the_unit_runs_it() {
         let vars = job_file(name);
         let get = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         let raw = get("CREDSHIM_FORMAT") == Some("raw");
-        // A TOML target starts as a config.toml with its table; the others with a line that
-        // .env and .properties read alike.
+        // libpq rereads its password file for every connection: a pgpass job needs no reload.
+        let pgpass = get("CREDSHIM_FORMAT") == Some("pgpass");
+        let reload: &[&str] = if pgpass { &[] } else { &["reload"] };
+        // A TOML target starts as a config.toml with its table, a pgpass one with a comment; the
+        // others with a line that .env and .properties read alike.
         let toml = get("CREDSHIM_TARGET").is_some_and(|t| t.ends_with(".toml"));
         let first = if toml {
             "[database]\n"
+        } else if pgpass {
+            "# the app's database\n"
         } else {
             "APP_NAME=example\n"
         };
         assert!(get("CREDSHIM_MINT").is_some(), "{name}: no CREDSHIM_MINT");
-        assert!(
+        assert_eq!(
             get("CREDSHIM_RELOAD").is_some(),
-            "{name}: no CREDSHIM_RELOAD"
+            !pgpass,
+            "{name}: CREDSHIM_RELOAD"
         );
         let mut t = Test::new().file("mint.out", &output).script(
             "mint",
@@ -688,6 +702,12 @@ fn every_example_job_runs_as_the_unit_runs_it() {
         if !raw {
             t = t.file(&target, first);
         }
+        if pgpass {
+            // libpq ignores a password file that group or others can read (credshim warns).
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::Permissions::from_mode(0o600);
+            std::fs::set_permissions(t.path(&target), mode).unwrap();
+        }
         for (tool, body) in FAKE_TOOLS {
             t = t.script(&format!("bin/{tool}"), body);
         }
@@ -699,11 +719,13 @@ fn every_example_job_runs_as_the_unit_runs_it() {
         for (k, v) in &vars {
             t = t.env(k, v);
         }
-        let t = t
+        let mut t = t
             .env("PATH", &path)
             .env("CREDSHIM_TARGET", &target)
-            .env("CREDSHIM_MINT", "./mint")
-            .env("CREDSHIM_RELOAD", &log_line("reload"));
+            .env("CREDSHIM_MINT", "./mint");
+        if !pgpass {
+            t = t.env("CREDSHIM_RELOAD", &log_line("reload"));
+        }
         let done = t.run();
         assert_eq!(done.code, Some(0), "{name}: {}", done.stderr);
         let probe = get("CREDSHIM_PROBE").map(|p| {
@@ -715,7 +737,7 @@ fn every_example_job_runs_as_the_unit_runs_it() {
         let first_log: Vec<&str> = ["mint"]
             .into_iter()
             .chain(probe.as_deref())
-            .chain(["reload"])
+            .chain(reload.iter().copied())
             .collect();
         assert_eq!(done.log(), first_log, "{name}: {}", done.stderr);
         let written = done.read(&target);
@@ -758,6 +780,7 @@ fn every_example_job_file_is_tested() {
             "gcp-access-token.env",
             "kubernetes-token.env",
             "lakebase-backstage.env",
+            "pgpass-lakebase.env",
             "raw-password-file.env",
             "spring-boot-properties.env",
             "toml-config.env",

@@ -51,7 +51,7 @@ fn example(name: &str) -> PathBuf {
 }
 
 /// `name` on PATH.
-fn on_path(name: &str) -> Option<PathBuf> {
+pub(crate) fn on_path(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?)
         .map(|d| d.join(name))
         .find(|p| p.is_file())
@@ -59,7 +59,7 @@ fn on_path(name: &str) -> Option<PathBuf> {
 
 /// The directory of `initdb`, `pg_ctl` and `postgres`: Debian's newest
 /// /usr/lib/postgresql/<version>/bin, else PATH.
-fn pg_bindir() -> Option<PathBuf> {
+pub(crate) fn pg_bindir() -> Option<PathBuf> {
     let has_all = |d: &Path| {
         ["initdb", "pg_ctl", "postgres"]
             .iter()
@@ -83,7 +83,7 @@ fn pg_bindir() -> Option<PathBuf> {
         .filter(|d| has_all(d))
 }
 
-fn uid_gid_of(user: &str) -> Option<(u32, u32)> {
+pub(crate) fn uid_gid_of(user: &str) -> Option<(u32, u32)> {
     let id = |flag| -> Option<u32> {
         let out = Command::new("id").arg(flag).arg(user).output().ok()?;
         String::from_utf8(out.stdout).ok()?.trim().parse().ok()
@@ -92,7 +92,7 @@ fn uid_gid_of(user: &str) -> Option<(u32, u32)> {
 }
 
 #[track_caller]
-fn ok(what: &str, out: std::io::Result<Output>) -> String {
+pub(crate) fn ok(what: &str, out: std::io::Result<Output>) -> String {
     let out = out.unwrap_or_else(|e| panic!("{what}: {e}"));
     assert!(
         out.status.success(),
@@ -105,13 +105,13 @@ fn ok(what: &str, out: std::io::Result<Output>) -> String {
 }
 
 /// A private PostgreSQL server, stopped when dropped (panics included).
-struct Server {
-    bindir: PathBuf,
-    dir: PathBuf,
+pub(crate) struct Server {
+    pub(crate) bindir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// (uid, gid) to run the server as: `postgres` when we are root (initdb refuses root).
-    owner: Option<(u32, u32)>,
-    port: u16,
-    started: bool,
+    pub(crate) owner: Option<(u32, u32)>,
+    pub(crate) port: u16,
+    pub(crate) started: bool,
 }
 
 impl Server {
@@ -137,7 +137,7 @@ impl Server {
         cmd
     }
 
-    fn start(&mut self) {
+    pub(crate) fn start(&mut self) {
         ok(
             "initdb",
             self.command("initdb")
@@ -179,7 +179,7 @@ impl Server {
     }
 
     /// libpq's environment for the admin (the `postgres` superuser, by the socket).
-    fn admin_env(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn admin_env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("PGHOST", self.dir.display().to_string()),
             ("PGPORT", self.port.to_string()),
@@ -188,7 +188,7 @@ impl Server {
         ]
     }
 
-    fn psql(&self, sql: &str) -> String {
+    pub(crate) fn psql(&self, sql: &str) -> String {
         let mut cmd = Command::new("psql");
         clear_pg_env(&mut cmd);
         cmd.envs(self.admin_env()).args([
@@ -240,7 +240,7 @@ impl Drop for Apps {
 }
 
 /// Remove every libpq variable the caller's environment may carry.
-fn clear_pg_env(cmd: &mut Command) {
+pub(crate) fn clear_pg_env(cmd: &mut Command) {
     for (k, _) in std::env::vars_os() {
         if k.to_str().is_some_and(|k| k.starts_with("PG")) {
             cmd.env_remove(k);
