@@ -12,6 +12,7 @@
 pub mod env;
 pub mod json;
 pub mod raw;
+pub mod yaml;
 
 use crate::error::Error;
 use crate::secret::Secret;
@@ -27,6 +28,8 @@ pub enum Format {
     Json,
     /// The whole file is the value; the one KEY is `-`
     Raw,
+    /// A YAML document; KEY is a pointer through its mappings to a scalar
+    Yaml,
 }
 
 impl Format {
@@ -36,6 +39,7 @@ impl Format {
             Format::Env => &env::Env,
             Format::Json => &json::Json,
             Format::Raw => &raw::Raw,
+            Format::Yaml => &yaml::Yaml,
         }
     }
 }
@@ -196,6 +200,8 @@ mod tests {
         );
         assert_eq!(Format::for_path(Path::new("C.JSON")), Format::Json);
         assert_eq!(Format::for_path(Path::new(".env")), Format::Env);
+        assert_eq!(Format::for_path(Path::new("app-config.yaml")), Format::Yaml);
+        assert_eq!(Format::for_path(Path::new("application.YML")), Format::Yaml);
         assert_eq!(Format::for_path(Path::new("password")), Format::Env);
     }
 
