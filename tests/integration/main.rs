@@ -14,5 +14,6 @@ mod kubernetes;
 mod paths;
 mod postgres;
 mod readers;
+mod readers_yaml;
 mod regressions;
 mod rotate;
