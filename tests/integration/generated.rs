@@ -558,7 +558,15 @@ fn every_example_job_runs_as_the_unit_runs_it() {
     let in_1h = now + jiff::SignedDuration::from_hours(1);
     let exp = in_1h.as_second();
     let token = jwt(exp);
-    let cases: [(&str, String, &[&str]); 7] = [
+    let cases: [(&str, String, &[&str]); 8] = [
+        (
+            "backstage-app-config.env",
+            format!(
+                r#"{{"expire_time":"{}","token":"{token}"}}"#,
+                in_1h.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+            ),
+            &["password: eyJ"],
+        ),
         (
             "lakebase-backstage.env",
             format!(
@@ -626,30 +634,38 @@ fn every_example_job_runs_as_the_unit_runs_it() {
             "mint",
             &format!("{}\ncat \"$TEST_DIR/mint.out\"", log_line("mint")),
         );
+        // The target keeps the example's extension, which selects its format.
+        let yaml = get("CREDSHIM_TARGET").is_some_and(|t| t.ends_with(".yaml"));
+        let (target, before) = if yaml {
+            // The mappings on the way to the key must exist; the key itself is added.
+            (
+                "target.yaml",
+                "app:\n  title: example\nbackend:\n  database:\n    connection:\n      user: app\n",
+            )
+        } else {
+            ("target", "APP_NAME=example\n")
+        };
         if !raw {
-            t = t.file("target", "APP_NAME=example\n");
+            t = t.file(target, before);
         }
         for (k, v) in &vars {
             t = t.env(k, v);
         }
         let t = t
-            .env("CREDSHIM_TARGET", "target")
+            .env("CREDSHIM_TARGET", target)
             .env("CREDSHIM_MINT", "./mint")
             .env("CREDSHIM_RELOAD", &log_line("reload"));
         let done = t.run();
         assert_eq!(done.code, Some(0), "{name}: {}", done.stderr);
         assert_eq!(done.log(), ["mint", "reload"], "{name}: {}", done.stderr);
-        let written = done.read("target");
+        let written = done.read(target);
         if raw {
             assert_eq!(written, "example-password", "{name}");
         } else {
-            assert!(
-                written.starts_with("APP_NAME=example\n"),
-                "{name}: {written}"
-            );
+            assert!(written.starts_with(before), "{name}: {written}");
             for line in expected {
                 assert!(
-                    written.lines().any(|l| l.starts_with(line)),
+                    written.lines().any(|l| l.trim_start().starts_with(line)),
                     "{name}: no {line:?} in\n{written}"
                 );
             }
@@ -680,6 +696,7 @@ fn every_example_job_file_is_tested() {
         [
             "aws-sts.env",
             "azure-access-token.env",
+            "backstage-app-config.env",
             "gcp-access-token.env",
             "kubernetes-token.env",
             "lakebase-backstage.env",

@@ -166,7 +166,11 @@ pub fn find<'a>(root: &'a Node, path: &[String]) -> Result<Found<'a>, String> {
         let here = format!("/{}", path[..=depth].join("/"));
         node = match matching.as_slice() {
             [] if depth + 1 == path.len() => return Ok(Found::Absent),
-            [] => return Err(format!("{here} does not exist")),
+            [] => {
+                return Err(format!(
+                    "{here} does not exist (the mappings on the way to a key must)"
+                ));
+            }
             [one] => one,
             more => {
                 return Err(format!(
