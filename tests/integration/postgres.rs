@@ -44,14 +44,14 @@ const DRAIN: &str = "1.6";
 const ROLES: [&str; 2] = ["app_a", "app_b"];
 const CONTROL_ROLES: [&str; 2] = ["control_a", "control_b"];
 
-fn example(name: &str) -> PathBuf {
+pub(crate) fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("contrib/examples/postgres")
         .join(name)
 }
 
 /// `name` on PATH.
-fn on_path(name: &str) -> Option<PathBuf> {
+pub(crate) fn on_path(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?)
         .map(|d| d.join(name))
         .find(|p| p.is_file())
@@ -59,7 +59,7 @@ fn on_path(name: &str) -> Option<PathBuf> {
 
 /// The directory of `initdb`, `pg_ctl` and `postgres`: Debian's newest
 /// /usr/lib/postgresql/<version>/bin, else PATH.
-fn pg_bindir() -> Option<PathBuf> {
+pub(crate) fn pg_bindir() -> Option<PathBuf> {
     let has_all = |d: &Path| {
         ["initdb", "pg_ctl", "postgres"]
             .iter()
@@ -83,7 +83,7 @@ fn pg_bindir() -> Option<PathBuf> {
         .filter(|d| has_all(d))
 }
 
-fn uid_gid_of(user: &str) -> Option<(u32, u32)> {
+pub(crate) fn uid_gid_of(user: &str) -> Option<(u32, u32)> {
     let id = |flag| -> Option<u32> {
         let out = Command::new("id").arg(flag).arg(user).output().ok()?;
         String::from_utf8(out.stdout).ok()?.trim().parse().ok()
@@ -105,13 +105,13 @@ fn ok(what: &str, out: std::io::Result<Output>) -> String {
 }
 
 /// A private PostgreSQL server, stopped when dropped (panics included).
-struct Server {
-    bindir: PathBuf,
-    dir: PathBuf,
+pub(crate) struct Server {
+    pub(crate) bindir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// (uid, gid) to run the server as: `postgres` when we are root (initdb refuses root).
-    owner: Option<(u32, u32)>,
-    port: u16,
-    started: bool,
+    pub(crate) owner: Option<(u32, u32)>,
+    pub(crate) port: u16,
+    pub(crate) started: bool,
 }
 
 impl Server {
@@ -137,7 +137,7 @@ impl Server {
         cmd
     }
 
-    fn start(&mut self) {
+    pub(crate) fn start(&mut self) {
         ok(
             "initdb",
             self.command("initdb")
@@ -179,7 +179,7 @@ impl Server {
     }
 
     /// libpq's environment for the admin (the `postgres` superuser, by the socket).
-    fn admin_env(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn admin_env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("PGHOST", self.dir.display().to_string()),
             ("PGPORT", self.port.to_string()),
@@ -188,7 +188,7 @@ impl Server {
         ]
     }
 
-    fn psql(&self, sql: &str) -> String {
+    pub(crate) fn psql(&self, sql: &str) -> String {
         let mut cmd = Command::new("psql");
         clear_pg_env(&mut cmd);
         cmd.envs(self.admin_env()).args([
@@ -240,7 +240,7 @@ impl Drop for Apps {
 }
 
 /// Remove every libpq variable the caller's environment may carry.
-fn clear_pg_env(cmd: &mut Command) {
+pub(crate) fn clear_pg_env(cmd: &mut Command) {
     for (k, _) in std::env::vars_os() {
         if k.to_str().is_some_and(|k| k.starts_with("PG")) {
             cmd.env_remove(k);
@@ -250,17 +250,17 @@ fn clear_pg_env(cmd: &mut Command) {
 
 /// What one app logged (and the reload, which marks its start with `<time> reload`).
 #[derive(Debug, Default)]
-struct AppLog {
+pub(crate) struct AppLog {
     /// The user of each app start (`<time> start pid N user ROLE`), in order.
-    users: Vec<String>,
-    attempts: usize,
+    pub(crate) users: Vec<String>,
+    pub(crate) attempts: usize,
     /// Attempts logged between a reload's start and the next app start: the old app, still
     /// holding the previous credential, after the new one was minted.
-    after_mint: usize,
-    failures: Vec<String>,
+    pub(crate) after_mint: usize,
+    pub(crate) failures: Vec<String>,
 }
 
-fn read_app_log(path: &Path) -> AppLog {
+pub(crate) fn read_app_log(path: &Path) -> AppLog {
     let mut log = AppLog::default();
     let mut draining = false;
     for line in fs::read_to_string(path).unwrap_or_default().lines() {
@@ -286,7 +286,7 @@ fn read_app_log(path: &Path) -> AppLog {
 }
 
 /// The command lines of live processes that mention `path` (our apps, our server).
-fn processes_mentioning(path: &Path) -> Vec<String> {
+pub(crate) fn processes_mentioning(path: &Path) -> Vec<String> {
     let needle = path.to_string_lossy().into_owned();
     fs::read_dir("/proc")
         .into_iter()
