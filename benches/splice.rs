@@ -5,7 +5,9 @@
 //! repeatedly for about a second (at least 5 times) and the median is reported, both as wall time
 //! and as the thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), which a busy machine disturbs less.
 //! Prints a Markdown table; `benches/run.sh` copies it into benches/RESULTS.md. Numbers given as
-//! arguments replace the default sizes (for a profiler: one size only).
+//! arguments replace the default sizes (for a profiler: one size only). `yaml` as an argument
+//! measures the YAML splice (`credshim::format::yaml::splice`) instead, on an `app-config.yaml`
+//! shaped file with the password in the middle.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -39,6 +41,31 @@ fn env_file(lines: usize) -> String {
     text
 }
 
+/// A YAML file of about `lines` lines: blocks of a mapping of services (comments, plain, quoted
+/// and flow values, a sequence), with `/backend/database/connection/password` in the middle.
+fn yaml_file(lines: usize) -> String {
+    let mut text = String::with_capacity(lines * 40);
+    let mut n = 0;
+    let mut i = 0;
+    while n < lines {
+        if n >= lines / 2 && !text.contains("backend:") {
+            text.push_str(
+                "backend:\n  database:\n    client: pg\n    connection:\n      host: db\n      \
+                 password: old.token.value # rotated\n",
+            );
+            n += 6;
+        }
+        text.push_str(&format!(
+            "# service {i}\nservice_{i}:\n  url: https://svc-{i}.example.com:8443/api\n  \
+             name: 'service number {i}'\n  greeting: \"hello, world {i}\"\n  \
+             limits: {{cpu: 2, memory: 4Gi}}\n  tags:\n    - a\n"
+        ));
+        n += 8;
+        i += 1;
+    }
+    text
+}
+
 /// CPU time of this thread so far.
 fn thread_cpu() -> Duration {
     let mut ts = libc::timespec {
@@ -57,6 +84,7 @@ fn median(mut times: Vec<Duration>) -> Duration {
 }
 
 fn main() {
+    let yaml = std::env::args().any(|a| a == "yaml");
     let sizes: Vec<usize> = std::env::args()
         .skip(1)
         .filter_map(|a| a.parse().ok())
@@ -66,28 +94,44 @@ fn main() {
     } else {
         sizes
     };
-    let updates = vec![("TOKEN".to_string(), JWT.to_string())];
+    let key = if yaml {
+        "/backend/database/connection/password"
+    } else {
+        "TOKEN"
+    };
+    let updates = vec![(key.to_string(), JWT.to_string())];
+    let splice = |text: &str, updates: &[(String, String)]| -> String {
+        if yaml {
+            credshim::format::yaml::splice(text, updates).expect("the bench file splices")
+        } else {
+            credshim::format::env::splice(text, updates)
+                .expect("the bench file splices")
+                .text
+        }
+    };
     println!(
         "| lines | file size | median wall time | wall ns/line | median CPU time | CPU ns/line | runs |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|");
     let mut per_line = Vec::new();
     for lines in sizes {
-        let text = env_file(lines);
+        let text = if yaml {
+            yaml_file(lines)
+        } else {
+            env_file(lines)
+        };
+        let lines = text.lines().count();
         // Check once that the bench measures a real splice.
-        let out = credshim::format::env::splice(&text, &updates).expect("the bench file splices");
-        assert!(out.text.contains(&format!("\nTOKEN={JWT}\n")));
-        assert_eq!(
-            out.text.len(),
-            text.len() - "old.token.value".len() + JWT.len()
-        );
+        let out = splice(&text, &updates);
+        assert!(out.contains(JWT));
+        assert_eq!(out.len(), text.len() - "old.token.value".len() + JWT.len());
 
         let (mut walls, mut cpus) = (Vec::new(), Vec::new());
         let started = Instant::now();
         while walls.len() < 5 || started.elapsed() < BUDGET {
             let (t, c) = (Instant::now(), thread_cpu());
-            let out = credshim::format::env::splice(black_box(&text), black_box(&updates));
-            drop(black_box(out).unwrap());
+            let out = splice(black_box(&text), black_box(&updates));
+            drop(black_box(out));
             cpus.push(thread_cpu() - c);
             walls.push(t.elapsed());
         }
