@@ -69,8 +69,11 @@ fn tokens(pointer: &str) -> Result<Vec<String>, String> {
     Ok(path)
 }
 
+const BOM: char = '\u{feff}';
+
 /// The one document of `text`; `None` for an empty file (or one of comments only).
 fn document(text: &str) -> Result<Option<Node>, Refusal> {
+    let text = text.strip_prefix(BOM).unwrap_or(text);
     if text.contains('\0') {
         return Err(Refusal::File("the file holds a NUL byte".into()));
     }
@@ -98,6 +101,10 @@ pub fn get(text: &str, pointer: &str) -> Result<Option<String>, Refusal> {
 
 /// `text` with the scalar at each pointer set to its value.
 pub fn splice(text: &str, updates: &[(String, String)]) -> Result<String, Refusal> {
+    // A byte order mark starts the stream, not the first key: it stays, outside the edit.
+    if let Some(body) = text.strip_prefix(BOM) {
+        return splice(body, updates).map(|new| format!("{BOM}{new}"));
+    }
     for (pointer, value) in updates {
         tokens(pointer).map_err(Refusal::Key)?;
         if value.is_empty() {

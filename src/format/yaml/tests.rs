@@ -236,3 +236,22 @@ fn messages_never_hold_the_value() {
         assert!(!format!("{err:?}").contains(secret));
     }
 }
+
+#[test]
+fn document_markers_directives_bom_and_a_flow_root() {
+    for (text, pointer, want) in [
+        ("---\na: 1\nk: old\n", "/k", "---\na: 1\nk: new\n"),
+        (
+            "%YAML 1.2\n---\nk: old\n...\n",
+            "/k",
+            "%YAML 1.2\n---\nk: new\n...\n",
+        ),
+        ("\u{feff}k: old\n", "/k", "\u{feff}k: new\n"),
+        ("{a: {k: old}, b: 2}\n", "/a/k", "{a: {k: new}, b: 2}\n"),
+        ("\"k\": old\n", "/k", "\"k\": new\n"),
+        ("a:\n  - x\nk: old # c\n", "/k", "a:\n  - x\nk: new # c\n"),
+    ] {
+        assert_eq!(set(text, pointer, "new"), want, "{text:?}");
+    }
+    assert_eq!(get("\u{feff}k: v\n", "/k").unwrap().as_deref(), Some("v"));
+}
