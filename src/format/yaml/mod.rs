@@ -28,7 +28,13 @@ use yaml_rust2::scanner::TScalarStyle;
 use super::{Refusal, Spliced, Syntax};
 use tree::{Found, Node};
 
-pub use rules::{Form, form, plain_ok, render};
+impl From<Shape> for Refusal {
+    fn from(shape: Shape) -> Refusal {
+        Refusal::File(shape.to_string())
+    }
+}
+
+pub use rules::{Form, Shape, form, plain_ok, render};
 
 /// The YAML format in the registry of [`super::Format`].
 pub(super) struct Yaml;
@@ -75,15 +81,13 @@ const BOM: char = '\u{feff}';
 fn document(text: &str) -> Result<Option<Node>, Refusal> {
     let text = text.strip_prefix(BOM).unwrap_or(text);
     if text.contains('\0') {
-        return Err(Refusal::File("the file holds a NUL byte".into()));
+        return Err(Shape::Nul.into());
     }
-    let mut docs = tree::parse(text).map_err(Refusal::File)?;
+    let mut docs = tree::parse(text)?;
     match docs.len() {
         0 => Ok(None),
         1 => Ok(docs.pop()),
-        n => Err(Refusal::File(format!(
-            "a stream of {n} documents: which one holds the key is a guess"
-        ))),
+        n => Err(Shape::Documents(n).into()),
     }
 }
 
@@ -93,7 +97,7 @@ pub fn get(text: &str, pointer: &str) -> Result<Option<String>, Refusal> {
     let Some(root) = document(text)? else {
         return Ok(None);
     };
-    match tree::find(&root, &path).map_err(|why| Refusal::File(format!("{pointer}: {why}")))? {
+    match tree::find(&root, &path)? {
         Found::Scalar(node) => Ok(node.plain_text().map(str::to_string)),
         Found::Absent => Ok(None),
     }
@@ -113,17 +117,23 @@ pub fn splice(text: &str, updates: &[(String, String)]) -> Result<String, Refusa
     }
     // A new (empty) target starts as an empty mapping: its entries are added at column 0.
     let root = document(text)?;
-    let file = YamlFile::from_str(text).map_err(|_| {
-        Refusal::File("the lossless YAML parser cannot read it (the parsers disagree)".into())
+    let file = YamlFile::from_str(text).map_err(|_| Shape::Disagree {
+        at: "the document".into(),
+        why: "the lossless parser cannot read it".into(),
     })?;
     for (pointer, value) in updates {
         let path = tokens(pointer).map_err(Refusal::Key)?;
-        let why = |why: String| Refusal::File(format!("{pointer}: {why}"));
         let found = match &root {
-            Some(root) => tree::find(root, &path).map_err(why)?,
+            Some(root) => tree::find(root, &path)?,
             None => Found::Absent,
         };
-        let disagree = || why("the parsers disagree on where it is".into());
+        let disagree = || -> Refusal {
+            Shape::Disagree {
+                at: pointer.clone(),
+                why: "they find the key in different places".into(),
+            }
+            .into()
+        };
         let old_style = match found {
             Found::Scalar(Node::Scalar { style, .. }) => Some(*style),
             _ => None,
@@ -131,27 +141,7 @@ pub fn splice(text: &str, updates: &[(String, String)]) -> Result<String, Refusa
         let written = render(value, form(value, old_style));
         let (last, steps) = path.split_last().expect("one token at least");
         if root.is_none() {
-            // A file without a document (empty, or comments only) gets top-level entries.
-            if !steps.is_empty() {
-                return Err(why("the file holds no mapping to add it to".into()));
-            }
-            let lines: String = updates
-                .iter()
-                .map(|(k, v)| {
-                    let k = k
-                        .trim_start_matches('/')
-                        .replace("~1", "/")
-                        .replace("~0", "~");
-                    format!(
-                        "{}: {}\n",
-                        render(&k, form(&k, None)),
-                        render(v, form(v, None))
-                    )
-                })
-                .collect();
-            let new = format!("{text}{}{lines}", separator(text));
-            verify(text, &new, updates).map_err(|w| why(format!("{w}; not written")))?;
-            return Ok(new);
+            return top_level(text, updates);
         }
         let doc = file.documents().next().ok_or_else(disagree)?;
         let mut mapping = doc.as_mapping().ok_or_else(disagree)?;
@@ -194,10 +184,35 @@ pub fn splice(text: &str, updates: &[(String, String)]) -> Result<String, Refusa
         }
     }
     let new = file.to_string();
-    verify(text, &new, updates).map_err(|w| {
-        Refusal::File(format!(
-            "an edit of this file would not read back as intended ({w}); not written"
-        ))
+    verify(text, &new, updates).map_err(|why| Shape::Disagree {
+        at: "the edit".into(),
+        why,
+    })?;
+    Ok(new)
+}
+
+/// `text`, a file without a document (empty, or comments only), with a `key: value` line for
+/// each update, every one a top-level key.
+fn top_level(text: &str, updates: &[(String, String)]) -> Result<String, Refusal> {
+    let mut lines = String::new();
+    for (pointer, value) in updates {
+        let path = tokens(pointer).map_err(Refusal::Key)?;
+        let [key] = path.as_slice() else {
+            return Err(Shape::NoMapping {
+                at: pointer.clone(),
+            }
+            .into());
+        };
+        lines.push_str(&format!(
+            "{}: {}\n",
+            render(key, form(key, None)),
+            render(value, form(value, None))
+        ));
+    }
+    let new = format!("{text}{}{lines}", separator(text));
+    verify(text, &new, updates).map_err(|why| Shape::Disagree {
+        at: "the new file".into(),
+        why,
     })?;
     Ok(new)
 }

@@ -98,3 +98,87 @@ pub fn render(value: &str, form: Form) -> String {
         }
     }
 }
+
+/// Every reason a YAML target is refused (65, before anything is minted), with the reader
+/// evidence behind it (docs/formats/yaml.md, `tests/corpus/yaml/`). `at` is a pointer or "the
+/// document", never a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    /// Not YAML to the strict parser (yaml-rust2), at a line and column.
+    NotYaml { line: usize, column: usize },
+    /// A NUL byte: not a YAML character.
+    Nul,
+    /// More than one document: PyYAML, ruamel.yaml, npm yaml and js-yaml refuse the file, Psych
+    /// reads the first (`multi-document.yaml`).
+    Documents(usize),
+    /// An anchor or a tag on a mapping on the way or on the value, or an alias there: an anchored
+    /// value is read elsewhere through its aliases, an application tag makes three readers
+    /// refuse the file (`anchors.yaml`, `tags.yaml`).
+    Decorated { at: String },
+    /// A key with an anchor, a tag or an alias in a mapping on the way: which key it is depends
+    /// on the reader.
+    DecoratedKey { at: String },
+    /// A merge key: npm yaml keeps `<<` as a key, the four others merge (`merge-keys.yaml`).
+    Merge { at: String },
+    /// The key twice in one mapping: PyYAML and Psych keep the last, the other three refuse the
+    /// file (`duplicate-keys.yaml`).
+    Duplicate { at: String, times: usize },
+    /// A step through something that is not a mapping.
+    NotMapping { at: String },
+    /// A mapping on the way that does not exist (only the last key is added, as for JSON).
+    Missing { at: String },
+    /// The value at KEY is a mapping or a sequence.
+    NotScalar { at: String },
+    /// The file holds no mapping to add a nested key to (empty, or comments only).
+    NoMapping { at: String },
+    /// yaml-edit reads the file otherwise than yaml-rust2, or its edit does not read back as
+    /// meant: the two parsers disagree, so neither is trusted.
+    Disagree { at: String, why: String },
+}
+
+impl std::fmt::Display for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Shape::NotYaml { line, column } => {
+                write!(f, "not valid YAML (line {line}, column {column})")
+            }
+            Shape::Nul => write!(f, "the file holds a NUL byte"),
+            Shape::Documents(n) => {
+                write!(
+                    f,
+                    "a stream of {n} documents: which one holds the key is a guess"
+                )
+            }
+            Shape::Decorated { at } => write!(
+                f,
+                "{at} is an alias or has an anchor or a tag (readers resolve them differently)"
+            ),
+            Shape::DecoratedKey { at } => {
+                write!(f, "{at} has a key with an anchor, a tag or an alias")
+            }
+            Shape::Merge { at } => write!(
+                f,
+                "{at} has a merge key (<<): the readers that merge and those that do not disagree"
+            ),
+            Shape::Duplicate { at, times } => write!(
+                f,
+                "{at} appears {times} times in one mapping (readers keep different ones)"
+            ),
+            Shape::NotMapping { at } => write!(f, "{at} is not a mapping"),
+            Shape::Missing { at } => write!(
+                f,
+                "{at} does not exist (the mappings on the way to a key must)"
+            ),
+            Shape::NotScalar { at } => write!(f, "{at} is not a scalar"),
+            Shape::NoMapping { at } => {
+                write!(f, "{at}: the file holds no mapping to add it to")
+            }
+            Shape::Disagree { at, why } => {
+                write!(
+                    f,
+                    "{at}: the two YAML parsers disagree ({why}); not written"
+                )
+            }
+        }
+    }
+}

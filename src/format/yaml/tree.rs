@@ -3,6 +3,7 @@
 //! answers [`super::Yaml::get`], finds what stands on the way to a key, and is what
 //! [`super::verify`] compares. Messages give a line and column, never content.
 
+use super::rules::Shape;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
@@ -56,13 +57,15 @@ impl Node {
 }
 
 /// Every document of `text`.
-pub fn parse(text: &str) -> Result<Vec<Node>, String> {
+pub fn parse(text: &str) -> Result<Vec<Node>, Shape> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
-    parser.load(&mut builder, true).map_err(|e| {
-        let m = e.marker();
-        format!("not valid YAML (line {}, column {})", m.line(), m.col() + 1)
-    })?;
+    parser
+        .load(&mut builder, true)
+        .map_err(|e| Shape::NotYaml {
+            line: e.marker().line(),
+            column: e.marker().col() + 1,
+        })?;
     Ok(builder.docs)
 }
 
@@ -130,61 +133,54 @@ pub enum Found<'a> {
 }
 
 /// Follow `path` through mappings from the document's root: every mapping on the way
-/// undecorated, with no merge key and the step's key once; the value a scalar.
-pub fn find<'a>(root: &'a Node, path: &[String]) -> Result<Found<'a>, String> {
+/// undecorated, with no merge key and the step's key once; the value an undecorated scalar.
+pub fn find<'a>(root: &'a Node, path: &[String]) -> Result<Found<'a>, Shape> {
     let mut node = root;
     for (depth, step) in path.iter().enumerate() {
-        let at = format!("/{}", path[..depth].join("/"));
         let at = if depth == 0 {
-            "the document".into()
+            "the document".to_string()
         } else {
-            at
+            format!("/{}", path[..depth].join("/"))
         };
         let Node::Map { entries, .. } = node else {
-            return Err(format!("{at} is not a mapping"));
+            return Err(Shape::NotMapping { at });
         };
         if node.decorated() {
-            return Err(format!(
-                "{at} has an anchor or a tag (readers may resolve it differently)"
-            ));
+            return Err(Shape::Decorated { at });
         }
         if entries.iter().any(|(k, _)| k.decorated()) {
-            return Err(format!("{at} has a key with an anchor, a tag or an alias"));
+            return Err(Shape::DecoratedKey { at });
         }
         if entries.iter().any(|(k, _)| {
             matches!(k, Node::Scalar { value, style: TScalarStyle::Plain, .. } if value == "<<")
         }) {
-            return Err(format!(
-                "{at} has a merge key (<<): the readers that merge and those that do not disagree"
-            ));
+            return Err(Shape::Merge { at });
         }
         let matching: Vec<&Node> = entries
             .iter()
             .filter(|(k, _)| k.plain_text() == Some(step.as_str()))
             .map(|(_, v)| v)
             .collect();
-        let here = format!("/{}", path[..=depth].join("/"));
+        let at = format!("/{}", path[..=depth].join("/"));
         node = match matching.as_slice() {
             [] if depth + 1 == path.len() => return Ok(Found::Absent),
-            [] => {
-                return Err(format!(
-                    "{here} does not exist (the mappings on the way to a key must)"
-                ));
-            }
+            [] => return Err(Shape::Missing { at }),
             [one] => one,
             more => {
-                return Err(format!(
-                    "{here} appears {} times in one mapping (readers keep different ones)",
-                    more.len()
-                ));
+                return Err(Shape::Duplicate {
+                    at,
+                    times: more.len(),
+                });
             }
         };
         if node.decorated() {
-            return Err(format!("{here} is an alias or has an anchor or a tag"));
+            return Err(Shape::Decorated { at });
         }
     }
     match node {
         Node::Scalar { .. } => Ok(Found::Scalar(node)),
-        _ => Err(format!("/{} is not a scalar", path.join("/"))),
+        _ => Err(Shape::NotScalar {
+            at: format!("/{}", path.join("/")),
+        }),
     }
 }
