@@ -28,13 +28,14 @@ use yaml_rust2::scanner::TScalarStyle;
 use super::{Refusal, Spliced, Syntax};
 use tree::{Found, Node};
 
+pub use rules::{Form, Shape, form, plain_ok, render};
+
+/// Every [`Shape`] refused is a file credshim will not edit (65).
 impl From<Shape> for Refusal {
     fn from(shape: Shape) -> Refusal {
         Refusal::File(shape.to_string())
     }
 }
-
-pub use rules::{Form, Shape, form, plain_ok, render};
 
 /// The YAML format in the registry of [`super::Format`].
 pub(super) struct Yaml;
