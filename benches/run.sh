@@ -155,6 +155,7 @@ notice_max=$(tail -n 1 <<<"$notice")
 
 echo "== 2. the splice alone" >&2
 cargo bench --quiet --bench splice >"$work/splice.md"
+cargo bench --quiet --bench splice -- yaml 1000 10000 100000 >"$work/splice-yaml.md"
 
 echo "== 3. peak memory" >&2
 maxrss() { # KiB, the largest of 5 runs of the command
@@ -210,6 +211,11 @@ formats=$(sed -n '/^## 4\. /,$p' "$out" 2>/dev/null || true)
   echo "the thread's own, which other processes on the machine disturb less than wall time."
   echo
   cat "$work/splice.md"
+  echo
+  echo "\`credshim::format::yaml::splice\` setting \`/backend/database/connection/password\` in an"
+  echo "app-config.yaml-shaped file of n lines (parsed by yaml-rust2 and yaml-edit, checked again):"
+  echo
+  cat "$work/splice-yaml.md"
   echo
   echo "## 3. Peak memory of one rotation"
   echo

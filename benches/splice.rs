@@ -7,7 +7,9 @@
 //! Prints a Markdown table; `benches/run.sh` copies it into benches/RESULTS.md. Numbers given as
 //! arguments replace the default sizes (for a profiler: one size only); the argument `pgpass`
 //! measures `credshim::format::pgpass::splice` on password files instead (one KEY line in the
-//! middle of comments, wildcard lines for other databases and other users' lines).
+//! middle of comments, wildcard lines for other databases and other users' lines), and `yaml`
+//! measures `credshim::format::yaml::splice` on an `app-config.yaml` shaped file with the
+//! password in the middle.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -57,6 +59,31 @@ fn pgpass_file(lines: usize) -> String {
     text
 }
 
+/// A YAML file of about `lines` lines: blocks of a mapping of services (comments, plain, quoted
+/// and flow values, a sequence), with `/backend/database/connection/password` in the middle.
+fn yaml_file(lines: usize) -> String {
+    let mut text = String::with_capacity(lines * 40);
+    let mut n = 0;
+    let mut i = 0;
+    while n < lines {
+        if n >= lines / 2 && !text.contains("backend:") {
+            text.push_str(
+                "backend:\n  database:\n    client: pg\n    connection:\n      host: db\n      \
+                 password: old.token.value # rotated\n",
+            );
+            n += 6;
+        }
+        text.push_str(&format!(
+            "# service {i}\nservice_{i}:\n  url: https://svc-{i}.example.com:8443/api\n  \
+             name: 'service number {i}'\n  greeting: \"hello, world {i}\"\n  \
+             limits: {{cpu: 2, memory: 4Gi}}\n  tags:\n    - a\n"
+        ));
+        n += 8;
+        i += 1;
+    }
+    text
+}
+
 /// The splice a run measures.
 type Splice = fn(&str, &[(String, String)]) -> Result<String, String>;
 
@@ -70,6 +97,10 @@ fn pgpass_splice(text: &str, updates: &[(String, String)]) -> Result<String, Str
     credshim::format::pgpass::splice(text, updates)
         .map(|s| s.text)
         .map_err(|e| format!("{e:?}"))
+}
+
+fn yaml_splice(text: &str, updates: &[(String, String)]) -> Result<String, String> {
+    credshim::format::yaml::splice(text, updates).map_err(|e| format!("{e:?}"))
 }
 
 /// CPU time of this thread so far.
@@ -99,10 +130,18 @@ fn main() {
     } else {
         sizes
     };
-    let pgpass = std::env::args().any(|a| a == "pgpass");
-    let (key, file, splice, line): (&str, fn(usize) -> String, Splice, String) = if pgpass {
+    let mode = |m: &str| std::env::args().any(|a| a == m);
+    let (key, file, splice, line): (&str, fn(usize) -> String, Splice, String) = if mode("pgpass") {
         let key = "db.example.com:5432:app:app";
         (key, pgpass_file, pgpass_splice, format!("\n{key}:{JWT}\n"))
+    } else if mode("yaml") {
+        let key = "/backend/database/connection/password";
+        (
+            key,
+            yaml_file,
+            yaml_splice,
+            format!(" password: {JWT} # rotated\n"),
+        )
     } else {
         ("TOKEN", env_file, env_splice, format!("\nTOKEN={JWT}\n"))
     };

@@ -15,6 +15,7 @@ pub mod pgpass;
 pub mod properties;
 pub mod raw;
 pub mod toml;
+pub mod yaml;
 
 use crate::error::Error;
 use crate::secret::Secret;
@@ -36,6 +37,8 @@ pub enum Format {
     Toml,
     /// libpq's password file; KEY is `HOST:PORT:DATABASE:USER` as written
     Pgpass,
+    /// A YAML document; KEY is a pointer through its mappings to a scalar
+    Yaml,
 }
 
 impl Format {
@@ -48,6 +51,7 @@ impl Format {
             Format::Properties => &properties::Properties,
             Format::Toml => &toml::Toml,
             Format::Pgpass => &pgpass::Pgpass,
+            Format::Yaml => &yaml::Yaml,
         }
     }
 }
@@ -267,6 +271,8 @@ mod tests {
         );
         assert_eq!(Format::for_path(Path::new("C.JSON")), Format::Json);
         assert_eq!(Format::for_path(Path::new(".env")), Format::Env);
+        assert_eq!(Format::for_path(Path::new("app-config.yaml")), Format::Yaml);
+        assert_eq!(Format::for_path(Path::new("application.YML")), Format::Yaml);
         assert_eq!(Format::for_path(Path::new("password")), Format::Env);
         assert_eq!(
             Format::for_path(Path::new("/srv/app/application.properties")),

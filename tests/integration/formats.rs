@@ -1,4 +1,4 @@
-//! JSON and raw targets, and a bind-mounted single file (EBUSY, `--allow-in-place`).
+//! JSON, raw and YAML targets, and a bind-mounted single file (EBUSY, `--allow-in-place`).
 
 use crate::harness::{Test, is_root, skip};
 use std::path::{Path, PathBuf};
@@ -201,4 +201,63 @@ fn a_bind_mounted_file_is_73_unless_in_place_is_allowed() {
         .file_is("container/.env", "A=1\nK=new\n")
         .gone("container/..env.credshim.backup");
     assert!(crate::harness::temps(&done.path("container")).is_empty());
+}
+
+const APP_CONFIG: &str = "# app-config.local.yaml\nbackend:\n  database:\n    connection:\n      user: app # the role\n      password: old\n";
+
+#[test]
+fn yaml_sets_the_scalar_and_refuses_what_is_on_the_way_before_minting() {
+    // A value that YAML 1.1 readers would take for a boolean is quoted; nothing else changes.
+    for name in ["app-config.local.yaml", "application.yml"] {
+        Test::new()
+            .file(name, APP_CONFIG)
+            .mint("echo yes")
+            .args(["--target", name])
+            .args(["--set", "/backend/database/connection/password"])
+            .run()
+            .status(0)
+            .file_is(
+                name,
+                &APP_CONFIG.replace("password: old", "password: 'yes'"),
+            )
+            .no_temp();
+    }
+    // The mint is never run, the file stays byte-identical, and the value is not shown.
+    for (text, key) in [
+        ("a: 1\n---\na: 2\n", "/a"),
+        ("base: &b {password: x}\ndb:\n  <<: *b\n", "/db/password"),
+        ("db: !secret x\n", "/db/password"),
+        ("db:\n  password: 1\n  password: 2\n", "/db/password"),
+        ("db: [1]\n", "/db/password"),
+        ("a: 'open\n", "/a"),
+        (APP_CONFIG, "/backend/cache/password"),
+    ] {
+        Test::new()
+            .file("c.yaml", text)
+            .mint("echo s3cr3t-value")
+            .args(["--target", "c.yaml", "--set", key])
+            .run()
+            .status(65)
+            .file_is("c.yaml", text)
+            .log_is(&[])
+            .hides("s3cr3t-value")
+            .no_temp();
+    }
+    Test::new()
+        .file("c.yaml", APP_CONFIG)
+        .mint("echo s3cr3t-value")
+        .args(["--target", "c.yaml", "--set", "password"])
+        .run()
+        .status(64);
+    // --dry-run and --output json show no value.
+    Test::new()
+        .file("c.yaml", APP_CONFIG)
+        .mint("echo s3cr3t-value")
+        .args(["--target", "c.yaml", "--dry-run", "--output", "json"])
+        .args(["--set", "/backend/database/connection/password"])
+        .run()
+        .status(0)
+        .output_any()
+        .hides("s3cr3t-value")
+        .file_is("c.yaml", APP_CONFIG);
 }

@@ -582,7 +582,15 @@ fn every_example_job_runs_as_the_unit_runs_it() {
     let in_1h = now + jiff::SignedDuration::from_hours(1);
     let exp = in_1h.as_second();
     let token = jwt(exp);
-    let cases: [(&str, String, &[&str]); 10] = [
+    let cases: [(&str, String, &[&str]); 11] = [
+        (
+            "backstage-app-config.env",
+            format!(
+                r#"{{"expire_time":"{}","token":"{token}"}}"#,
+                in_1h.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+            ),
+            &["password: eyJ"],
+        ),
         (
             "lakebase-backstage.env",
             format!(
@@ -673,11 +681,14 @@ fn every_example_job_runs_as_the_unit_runs_it() {
         // libpq rereads its password file for every connection: a pgpass job needs no reload.
         let pgpass = get("CREDSHIM_FORMAT") == Some("pgpass");
         let reload: &[&str] = if pgpass { &[] } else { &["reload"] };
-        // A TOML target starts as a config.toml with its table, a pgpass one with a comment; the
-        // others with a line that .env and .properties read alike.
-        let toml = get("CREDSHIM_TARGET").is_some_and(|t| t.ends_with(".toml"));
-        let first = if toml {
+        // A TOML target starts with its table, a YAML one with the mappings on the way to the key
+        // (the key itself is added), a pgpass one with a comment; the others with a line that
+        // .env and .properties read alike.
+        let ends = |ext: &str| get("CREDSHIM_TARGET").is_some_and(|t| t.ends_with(ext));
+        let first = if ends(".toml") {
             "[database]\n"
+        } else if ends(".yaml") {
+            "app:\n  title: example\nbackend:\n  database:\n    connection:\n      user: app\n"
         } else if pgpass {
             "# the app's database\n"
         } else {
@@ -747,7 +758,7 @@ fn every_example_job_runs_as_the_unit_runs_it() {
             assert!(written.starts_with(first), "{name}: {written}");
             for line in expected {
                 assert!(
-                    written.lines().any(|l| l.starts_with(line)),
+                    written.lines().any(|l| l.trim_start().starts_with(line)),
                     "{name}: no {line:?} in\n{written}"
                 );
             }
@@ -777,6 +788,7 @@ fn every_example_job_file_is_tested() {
         [
             "aws-sts.env",
             "azure-access-token.env",
+            "backstage-app-config.env",
             "gcp-access-token.env",
             "kubernetes-token.env",
             "lakebase-backstage.env",

@@ -1,5 +1,6 @@
 //! The integration tests: one binary (as ripgrep and just do), driving the real `credshim`.
 
+mod backstage_yaml;
 mod chaos;
 mod children;
 mod cron;
@@ -19,6 +20,7 @@ mod readers;
 mod readers_pgpass;
 mod readers_properties;
 mod readers_toml;
+mod readers_yaml;
 mod regressions;
 mod rotate;
 mod toml_service;

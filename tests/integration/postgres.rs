@@ -44,7 +44,7 @@ const DRAIN: &str = "1.6";
 const ROLES: [&str; 2] = ["app_a", "app_b"];
 const CONTROL_ROLES: [&str; 2] = ["control_a", "control_b"];
 
-fn example(name: &str) -> PathBuf {
+pub(crate) fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("contrib/examples/postgres")
         .join(name)
@@ -250,17 +250,17 @@ pub(crate) fn clear_pg_env(cmd: &mut Command) {
 
 /// What one app logged (and the reload, which marks its start with `<time> reload`).
 #[derive(Debug, Default)]
-struct AppLog {
+pub(crate) struct AppLog {
     /// The user of each app start (`<time> start pid N user ROLE`), in order.
-    users: Vec<String>,
-    attempts: usize,
+    pub(crate) users: Vec<String>,
+    pub(crate) attempts: usize,
     /// Attempts logged between a reload's start and the next app start: the old app, still
     /// holding the previous credential, after the new one was minted.
-    after_mint: usize,
-    failures: Vec<String>,
+    pub(crate) after_mint: usize,
+    pub(crate) failures: Vec<String>,
 }
 
-fn read_app_log(path: &Path) -> AppLog {
+pub(crate) fn read_app_log(path: &Path) -> AppLog {
     let mut log = AppLog::default();
     let mut draining = false;
     for line in fs::read_to_string(path).unwrap_or_default().lines() {
@@ -286,7 +286,7 @@ fn read_app_log(path: &Path) -> AppLog {
 }
 
 /// The command lines of live processes that mention `path` (our apps, our server).
-fn processes_mentioning(path: &Path) -> Vec<String> {
+pub(crate) fn processes_mentioning(path: &Path) -> Vec<String> {
     let needle = path.to_string_lossy().into_owned();
     fs::read_dir("/proc")
         .into_iter()
