@@ -50,7 +50,7 @@ pub struct TargetArgs {
     #[arg(long = "target", value_name = "PATH", env = "CREDSHIM_TARGET")]
     pub target: PathBuf,
 
-    /// Target format; default by extension: .json is json, anything else env
+    /// Target format; default by file name: .json is json, .ini/.cfg/.cnf and `credentials` ini, anything else env
     #[arg(
         long = "format",
         value_name = "FORMAT",

@@ -70,7 +70,7 @@ _credshim() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "env json raw" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "env json raw ini" -- "${cur}"))
                     return 0
                     ;;
                 --key)
@@ -168,7 +168,7 @@ _credshim() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "env json raw" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "env json raw ini" -- "${cur}"))
                     return 0
                     ;;
                 --set)

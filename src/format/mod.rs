@@ -10,6 +10,7 @@
 //! format it writes. A new format is a new module and its variant here.
 
 pub mod env;
+pub mod ini;
 pub mod json;
 pub mod raw;
 
@@ -27,6 +28,8 @@ pub enum Format {
     Json,
     /// The whole file is the value; the one KEY is `-`
     Raw,
+    /// An INI file (`~/.aws/credentials`, `my.cnf`); KEY is `/section/key`
+    Ini,
 }
 
 impl Format {
@@ -35,6 +38,7 @@ impl Format {
         match self {
             Format::Env => &env::Env,
             Format::Json => &json::Json,
+            Format::Ini => &ini::Ini,
             Format::Raw => &raw::Raw,
         }
     }
@@ -197,6 +201,19 @@ mod tests {
         assert_eq!(Format::for_path(Path::new("C.JSON")), Format::Json);
         assert_eq!(Format::for_path(Path::new(".env")), Format::Env);
         assert_eq!(Format::for_path(Path::new("password")), Format::Env);
+        for ini in [
+            "/etc/php/php.ini",
+            "setup.cfg",
+            "/etc/mysql/my.cnf",
+            "X.INI",
+        ] {
+            assert_eq!(Format::for_path(Path::new(ini)), Format::Ini, "{ini}");
+        }
+        assert_eq!(
+            Format::for_path(Path::new("/root/.aws/credentials")),
+            Format::Ini
+        );
+        assert_eq!(Format::for_path(Path::new("credentials.bak")), Format::Env);
     }
 
     #[test]
@@ -207,5 +224,8 @@ mod tests {
         assert!(Format::Json.check_key("a").is_err());
         assert!(Format::Raw.check_key("-").is_ok());
         assert!(Format::Raw.check_key("K").is_err());
+        assert!(Format::Ini.check_key("/default/aws_session_token").is_ok());
+        assert!(Format::Ini.check_key("/password").is_ok());
+        assert!(Format::Ini.check_key("aws_session_token").is_err());
     }
 }
