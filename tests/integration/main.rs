@@ -14,5 +14,6 @@ mod kubernetes;
 mod paths;
 mod postgres;
 mod readers;
+mod readers_ini;
 mod regressions;
 mod rotate;
