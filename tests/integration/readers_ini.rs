@@ -197,16 +197,37 @@ fn read_all(python: &Path, args: &[String], files: &[PathBuf]) -> BTreeMap<Strin
     serde_json::from_slice(&out.stdout).expect("the readers' JSON")
 }
 
-/// One reader's view of a file without the key being set.
-fn without_key(reading: &Value) -> Value {
+/// One reader's view of a file without `key` of `section` ("" before any section).
+fn without(reading: &Value, section: &str, key: &str) -> Value {
     let mut r = reading.clone();
-    if let Some(app) = r.get_mut("app").and_then(Value::as_object_mut) {
-        app.remove("cs_k");
-        if app.is_empty() {
-            r.as_object_mut().unwrap().remove("app");
+    if let Some(keys) = r.get_mut(section).and_then(Value::as_object_mut) {
+        keys.remove(key);
+        if keys.is_empty() {
+            r.as_object_mut().unwrap().remove(section);
         }
     }
     r
+}
+
+/// Whether a reader read every occurrence of `key` in `section` as `value`; why not, if not.
+fn reads(
+    before: &Value,
+    after: &Value,
+    section: &str,
+    key: &str,
+    value: &str,
+) -> Result<(), String> {
+    let got = &after[section][key];
+    let all = got
+        .as_array()
+        .is_some_and(|a| !a.is_empty() && a.iter().all(|x| x == value));
+    if !all {
+        return Err(format!("read {got}"));
+    }
+    if without(before, section, key) != without(after, section, key) {
+        return Err(format!("changed other keys: {before} -> {after}"));
+    }
+    Ok(())
 }
 
 /// Rotate `value` into a copy of template `t` in `dir`; the exit code and the file's path.
@@ -309,19 +330,9 @@ fn every_reader_reads_what_credshim_wrote() {
                 c.2 += 1;
                 continue;
             }
-            let got = &after["app"]["cs_k"];
-            let all_v = got
-                .as_array()
-                .is_some_and(|a| !a.is_empty() && a.iter().all(|x| x == v.as_str()));
-            if !all_v {
-                failures.push(format!("{r}: {v:?} into {} read {got}", TEMPLATES[*t].0));
-            } else if without_key(&before) != without_key(&after) {
-                failures.push(format!(
-                    "{r}: {v:?} into {} changed other keys: {before} -> {after}",
-                    TEMPLATES[*t].0
-                ));
-            } else {
-                c.0 += 1;
+            match reads(&before, &after, "app", "cs_k", v) {
+                Ok(()) => c.0 += 1,
+                Err(why) => failures.push(format!("{r}: {v:?} into {}: {why}", TEMPLATES[*t].0)),
             }
         }
     }
@@ -365,4 +376,153 @@ fn every_reader_reads_what_credshim_wrote() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert_eq!(have.len(), READERS.len(), "a reader was skipped");
+}
+
+/// Each file of the corpus the rules were drawn from (tests/corpus/ini), with the key set in it
+/// and the exit code the rules give: a file they refuse stays byte-identical; in the others,
+/// every reader that could read the file before reads the new value and every other key as it
+/// did.
+#[test]
+fn the_corpus_is_edited_or_refused_as_the_rules_say() {
+    let Some((python, args, have)) = readers() else {
+        return;
+    };
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/ini");
+    let cases: &[(&str, &str, i32)] = &[
+        ("aws-credentials.ini", "/app/aws_session_token", 0),
+        ("aws-credentials.ini", "/new/aws_session_token", 0),
+        ("bom.ini", "/a/k", 65),
+        ("case.ini", "/app/key", 65),
+        ("charset.ini", "/a/k1", 0),
+        ("colon.ini", "/a/k", 65),
+        ("comment-lines.ini", "/a/k", 0),
+        ("constants.ini", "/a/k4", 0),
+        ("continuation-after-blank.ini", "/a/k", 65),
+        ("continuation.ini", "/a/k", 65),
+        ("continuation.ini", "/a/next", 0),
+        ("crlf.ini", "/a/k", 0),
+        ("duplicate-key.ini", "/a/k", 0),
+        ("duplicate-section.ini", "/a/k", 0),
+        ("duplicate-section.ini", "/a/new", 0),
+        ("empty.ini", "/a/k", 0),
+        ("header-forms.ini", "/a/k", 0),
+        ("header-forms.ini", "/b/j", 65),
+        ("indented-header.ini", "/a/k", 65),
+        ("indented-key.ini", "/a/k", 0),
+        ("inline-comment.ini", "/a/k", 65),
+        ("inline-comment.ini", "/a/j", 65),
+        ("inline-comment.ini", "/a/m", 0),
+        ("leading-spaces.ini", "/a/k", 0),
+        ("no-final-newline.ini", "/a/k", 0),
+        ("no-final-newline.ini", "/a/j", 0),
+        ("no-section.ini", "/top", 0),
+        ("percent.ini", "/a/other", 0),
+        ("quotes.ini", "/a/k", 0),
+        ("reserved.ini", "/a/k1", 0),
+        ("spaces.ini", "/a/j", 0),
+    ];
+    let mut committed: Vec<String> = fs::read_dir(&corpus)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    committed.sort();
+    let mut named: Vec<String> = cases.iter().map(|c| c.0.to_string()).collect();
+    named.dedup();
+    assert_eq!(committed, named, "every corpus file has a case");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let value = "N3w-value/+x";
+    let mut files = Vec::new();
+    let mut done = Vec::new();
+    for (i, (name, key, code)) in cases.iter().enumerate() {
+        let text = fs::read_to_string(corpus.join(name)).unwrap();
+        let before = tmp.path().join(format!("before-{i}/{name}"));
+        fs::create_dir_all(before.parent().unwrap()).unwrap();
+        fs::write(&before, &text).unwrap();
+        let dir = tmp.path().join(format!("case-{i}"));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join(name), &text).unwrap();
+        fs::write(dir.join("mint.json"), json!({ "v": value }).to_string()).unwrap();
+        let out = Command::new(BIN)
+            .current_dir(&dir)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .args(["rotate", "--target", name, "--set", &format!("{key}=/v")])
+            .args(["--", "/bin/cat", "mint.json"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(*code), "{name} {key}: {stderr}");
+        let after = dir.join(name);
+        if *code != 0 {
+            assert_eq!(fs::read_to_string(&after).unwrap(), text, "{name}");
+            continue;
+        }
+        files.extend([before.clone(), after.clone()]);
+        done.push((name, key, before, after));
+    }
+    let mut args = args;
+    args.push("--aws-every-key".into());
+    let readings = read_all(&python, &args, &files);
+    let reading = |p: &Path, r: &str| readings[&p.display().to_string()][r].clone();
+    let mut failures = Vec::new();
+    let mut counts: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for (name, key, before, after) in &done {
+        let (section, k) = match key[1..].split_once('/') {
+            Some((s, k)) => (s, k),
+            None => ("", &key[1..]),
+        };
+        for r in &have {
+            let (b, a) = (reading(before, r), reading(after, r));
+            let c = counts.entry(r).or_default();
+            if b.get("error").is_some() {
+                assert!(a.get("error").is_some(), "{r} reads {name} only after");
+                c.1 += 1;
+                continue;
+            }
+            // configparser lowercases key names.
+            let k = if ["raw", "interp", "botocore", "aws"].contains(r) {
+                k.to_lowercase()
+            } else {
+                k.to_string()
+            };
+            // configparser's interpolation: a value that refers to the key (`%(k)s`) follows
+            // it, as its author meant; it must read as its raw text with the new value in.
+            let (mut b, mut a) = (b, a);
+            if *r == "interp" {
+                let raw = reading(after, "raw");
+                let refer = format!("%({k})s");
+                for (other, text) in raw[section].as_object().into_iter().flatten() {
+                    let text = text[0].as_str().unwrap_or_default();
+                    if other != &k && text.contains(&refer) {
+                        let want = text.replace(&refer, value).replace("%%", "%");
+                        if a[section][other][0] != want.as_str() {
+                            failures.push(format!("interp: {name}: {other} does not follow {k}"));
+                        }
+                        b[section].as_object_mut().unwrap().remove(other);
+                        a[section].as_object_mut().unwrap().remove(other);
+                    }
+                }
+            }
+            match reads(&b, &a, section, &k, value) {
+                Ok(()) => c.0 += 1,
+                Err(why) => failures.push(format!("{r}: {name} {key}: {why}")),
+            }
+        }
+    }
+    let summary: Vec<String> = READERS
+        .iter()
+        .filter(|r| have.contains(r))
+        .map(|r| {
+            let (ok, na) = counts.get(r).copied().unwrap_or_default();
+            format!("{r} {ok} ({na} files it cannot read)")
+        })
+        .collect();
+    eprintln!(
+        "ini corpus: {} cases, {} edited; read back by {}",
+        cases.len(),
+        done.len(),
+        summary.join(", ")
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -7,7 +7,7 @@ where reader is raw (configparser.RawConfigParser), interp (configparser.ConfigP
 default BasicInterpolation), botocore (botocore.configloader.raw_config_parse), and, when given,
 mysql (my_print_defaults, one group per section, every occurrence of a key in order), php
 (parse_ini_file) and aws (`aws configure get --profile app KEY` for cs_k and the first key the
-raw reader found in [app], run in this process through awscli's own driver: the AWS CLI is Python, so this
+raw reader found in [app], or with --aws-every-key for every key it found, run in this process through awscli's own driver: the AWS CLI is Python, so this
 is the real command without a process start per key). Keys before any section are under "".
 A reader reports one value per key, except mysql, which prints every occurrence.
 """
@@ -90,7 +90,7 @@ def php_read(paths, php):
     return json.loads(r.stdout)
 
 
-def aws_read(path, raw):
+def aws_read(path, raw, every_key):
     import contextlib
     import io
 
@@ -101,20 +101,26 @@ def aws_read(path, raw):
     os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.path.abspath(path)
     os.environ["AWS_CONFIG_FILE"] = "/nonexistent/credshim-test-config"
     out = {}
-    # The key the battery sets and one neighbour: each call builds a whole CLI session.
-    for k in [k for k in raw.get("app", {}) if k == "cs_k"] + list(raw.get("app", {}))[:1]:
+    if every_key:
+        asked = [(s, k) for s, keys in raw.items() for k in keys]
+    else:
+        # The key the battery sets and one neighbour: each call builds a whole CLI session.
+        app = list(raw.get("app", {}))
+        asked = [("app", k) for k in app if k == "cs_k"] + [("app", k) for k in app[:1]]
+    for section, k in asked:
         buf, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(err):
-            rc = create_clidriver().main(["configure", "get", "--profile", "app", k])
+            rc = create_clidriver().main(["configure", "get", "--profile", section, k])
         if rc == 0:
             v = buf.getvalue()
-            out.setdefault("app", {})[k] = [v[:-1] if v.endswith("\n") else v]
+            out.setdefault(section, {})[k] = [v[:-1] if v.endswith("\n") else v]
     return out
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--aws", action="store_true")
+    ap.add_argument("--aws-every-key", action="store_true")
     ap.add_argument("--php")
     ap.add_argument("--mysql")
     args = ap.parse_args()
@@ -131,7 +137,7 @@ def main():
         if args.php:
             r["php"] = php.get(p, {"error": "no answer"})
         if args.aws:
-            r["aws"] = aws_read(p, r["raw"])
+            r["aws"] = aws_read(p, r["raw"], args.aws_every_key)
     json.dump(out, sys.stdout, ensure_ascii=False)
     print()
 
