@@ -558,7 +558,7 @@ fn every_example_job_runs_as_the_unit_runs_it() {
     let in_1h = now + jiff::SignedDuration::from_hours(1);
     let exp = in_1h.as_second();
     let token = jwt(exp);
-    let cases: [(&str, String, &[&str]); 7] = [
+    let cases: [(&str, String, &[&str]); 8] = [
         (
             "lakebase-backstage.env",
             format!(
@@ -607,6 +607,19 @@ fn every_example_job_runs_as_the_unit_runs_it() {
         ),
         ("kubernetes-token.env", format!("{token}\n"), &["KUBE_TOKEN="]),
         (
+            "aws-credentials-profile.env",
+            format!(
+                r#"{{"Credentials":{{"AccessKeyId":"ASIAEXAMPLE","SecretAccessKey":"example/secret+","SessionToken":"example-session==","Expiration":"{}"}}}}"#,
+                in_1h.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+            ),
+            &[
+                "[app]",
+                "aws_access_key_id = ASIAEXAMPLE",
+                "aws_secret_access_key = example/secret+",
+                "aws_session_token = example-session==",
+            ],
+        ),
+        (
             "raw-password-file.env",
             r#"{"last_vault_rotation":"2026-08-21T12:46:32Z","password":"example-password","rotation_period":86400,"ttl":3412,"username":"app"}"#
                 .to_string(),
@@ -617,6 +630,16 @@ fn every_example_job_runs_as_the_unit_runs_it() {
         let vars = job_file(name);
         let get = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         let raw = get("CREDSHIM_FORMAT") == Some("raw");
+        // An INI job (KEY /section/key) writes a file named as its target (`credentials`).
+        let ini = get("CREDSHIM_SET").is_some_and(|s| s.starts_with('/'));
+        let (target, before) = if ini {
+            (
+                "credentials",
+                "[default]\naws_access_key_id = AKIAEXAMPLE\n",
+            )
+        } else {
+            ("target", "APP_NAME=example\n")
+        };
         assert!(get("CREDSHIM_MINT").is_some(), "{name}: no CREDSHIM_MINT");
         assert!(
             get("CREDSHIM_RELOAD").is_some(),
@@ -627,26 +650,23 @@ fn every_example_job_runs_as_the_unit_runs_it() {
             &format!("{}\ncat \"$TEST_DIR/mint.out\"", log_line("mint")),
         );
         if !raw {
-            t = t.file("target", "APP_NAME=example\n");
+            t = t.file(target, before);
         }
         for (k, v) in &vars {
             t = t.env(k, v);
         }
         let t = t
-            .env("CREDSHIM_TARGET", "target")
+            .env("CREDSHIM_TARGET", target)
             .env("CREDSHIM_MINT", "./mint")
             .env("CREDSHIM_RELOAD", &log_line("reload"));
         let done = t.run();
         assert_eq!(done.code, Some(0), "{name}: {}", done.stderr);
         assert_eq!(done.log(), ["mint", "reload"], "{name}: {}", done.stderr);
-        let written = done.read("target");
+        let written = done.read(target);
         if raw {
             assert_eq!(written, "example-password", "{name}");
         } else {
-            assert!(
-                written.starts_with("APP_NAME=example\n"),
-                "{name}: {written}"
-            );
+            assert!(written.starts_with(before), "{name}: {written}");
             for line in expected {
                 assert!(
                     written.lines().any(|l| l.starts_with(line)),
@@ -678,6 +698,7 @@ fn every_example_job_file_is_tested() {
     assert_eq!(
         names,
         [
+            "aws-credentials-profile.env",
             "aws-sts.env",
             "azure-access-token.env",
             "gcp-access-token.env",

@@ -1,5 +1,6 @@
 //! The integration tests: one binary (as ripgrep and just do), driving the real `credshim`.
 
+mod aws_credentials;
 mod chaos;
 mod children;
 mod cron;
