@@ -10,6 +10,7 @@ mod formats;
 mod generated;
 mod harness;
 mod hostile;
+mod ini;
 mod jobs;
 mod kubernetes;
 mod paths;
