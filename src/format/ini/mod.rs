@@ -20,6 +20,7 @@ mod scan;
 mod tests;
 
 use super::{Refusal, Spliced, Syntax};
+use rules::Rule;
 use scan::{Kind, Line, entries, lines};
 
 /// The INI format in the registry of [`super::Format`].
@@ -200,6 +201,14 @@ pub fn splice(text: &str, updates: &[(String, String)]) -> Result<String, IniErr
                     line.push_str(eol);
                 }
                 let (indent, sep) = style.map_or(("", " = "), |i| key_style(text, &lines[i]));
+                // A deeper line right after it would become this key's continuation for Python.
+                if let Some(next) = lines
+                    .iter()
+                    .find(|l| l.start >= at && !matches!(l.kind, Kind::Blank | Kind::Comment))
+                    && scan::indent(&text[next.start..next.content_end]) > indent.chars().count()
+                {
+                    return Err(Rule::IndentedAfterInsert.at(text, next.start, Some(key)));
+                }
                 line.push_str(indent);
                 line.push_str(&k.name);
                 line.push_str(sep);

@@ -71,6 +71,9 @@ pub(super) enum Rule {
     /// An indented line that continues another key's value for Python but sets this key for
     /// MariaDB and PHP.
     ContinuationSetsKey,
+    /// A missing key whose place is right above a line indented deeper than the new key line:
+    /// Python would then read that line as the new key's continuation.
+    IndentedAfterInsert,
     /// Whitespace and then `;` or `#` in the value: a comment to PHP (`;`) or MariaDB (`#`), part
     /// of the value to Python, so readers disagree where the value ends.
     InlineComment,
@@ -139,6 +142,10 @@ impl Rule {
             Rule::ContinuationSetsKey => {
                 "an indented line sets it for MariaDB and PHP but continues the key above it \
                  for Python"
+            }
+            Rule::IndentedAfterInsert => {
+                "it is missing, and the line after the place for it is indented deeper, so Python \
+                 would read that line as part of the new value"
             }
             Rule::InlineComment => {
                 "its value holds whitespace and then ; or #, a comment to PHP or MariaDB and part \

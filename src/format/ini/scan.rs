@@ -58,6 +58,11 @@ pub(super) fn py_space(c: char) -> bool {
     c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
+/// How deep `line` is indented, in characters, as configparser counts.
+pub(super) fn indent(line: &str) -> usize {
+    line.chars().take_while(|&c| py_space(c)).count()
+}
+
 /// The lines of `text` (which has no lone CR and no BOM: the file rules come first).
 pub(super) fn lines(text: &str) -> Vec<Line<'_>> {
     let mut out: Vec<Line<'_>> = Vec::new();
@@ -85,7 +90,7 @@ pub(super) fn lines(text: &str) -> Vec<Line<'_>> {
         } else if stripped.starts_with(['#', ';']) {
             Kind::Comment
         } else {
-            let indent = content.chars().take_while(|&c| py_space(c)).count();
+            let indent = indent(content);
             match current_key {
                 Some(of) if indent > indent_level => Kind::Continuation { of, text: stripped },
                 _ => {

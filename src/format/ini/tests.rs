@@ -232,6 +232,11 @@ fn files_readers_disagree_on_are_refused() {
     assert_eq!(file_line("[a]\nj = 1\n  k = 2\n", "/a/k"), Some(3));
     assert_eq!(file_line("[a]\nk = v ; note\n", "/a/k"), Some(2));
     assert_eq!(file_line("[a]\nk = v # note\n", "/a/k"), Some(2));
+    // Found by the fuzzer: the new key line would make the indented line after it its
+    // continuation (here a header, which Python would then no longer see).
+    assert_eq!(file_line("[a]\nk}1\r\n [b]\r\n", "/a/k"), Some(3));
+    assert_eq!(file_line("  [a]\nj = 1\n", "/k"), Some(1));
+    assert!(set("  x = 1\n[a]\n", &[("/k", "v")]).is_ok());
     // Elsewhere the same lines are left as they are.
     for fine in [
         "[App]\nk = 1\n[other]\n",
