@@ -50,8 +50,9 @@ pub struct TargetArgs {
     #[arg(long = "target", value_name = "PATH", env = "CREDSHIM_TARGET")]
     pub target: PathBuf,
 
-    /// Target format; default by name: .json is json, .properties properties, .toml toml,
-    /// .pgpass or pgpass pgpass, anything else env
+    /// Target format; default by name: .json is json, .ini/.cfg/.cnf and `credentials` ini,
+    /// .properties properties, .toml toml, .pgpass or pgpass pgpass, .yaml/.yml yaml, anything
+    /// else env
     #[arg(
         long = "format",
         value_name = "FORMAT",

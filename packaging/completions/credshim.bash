@@ -70,7 +70,7 @@ _credshim() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "env json raw properties toml pgpass yaml" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "env json raw properties toml pgpass yaml ini" -- "${cur}"))
                     return 0
                     ;;
                 --key)
@@ -168,7 +168,7 @@ _credshim() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "env json raw properties toml pgpass yaml" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "env json raw properties toml pgpass yaml ini" -- "${cur}"))
                     return 0
                     ;;
                 --set)

@@ -33,13 +33,14 @@ complete -c credshim -n "__fish_credshim_needs_command" -f -a "check" -d 'Report
 complete -c credshim -n "__fish_credshim_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l job -d 'Read the job\'s settings (CREDSHIM_* lines) from FILE; the command line wins over it' -r -F
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l target -d 'The file that holds the credential' -r -F
-complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l format -d 'Target format; default by name: .json is json, .properties properties, .toml toml, .pgpass or pgpass pgpass, anything else env' -r -f -a "env\t'`KEY=value` lines, read by dotenvy, python-dotenv, compose, systemd and sh'
+complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l format -d 'Target format; default by name: .json is json, .ini/.cfg/.cnf and `credentials` ini, .properties properties, .toml toml, .pgpass or pgpass pgpass, .yaml/.yml yaml, anything else env' -r -f -a "env\t'`KEY=value` lines, read by dotenvy, python-dotenv, compose, systemd and sh'
 json\t'A JSON document; KEY is a JSON pointer to a string member'
 raw\t'The whole file is the value; the one KEY is `-`'
 properties\t'Java `.properties`; KEY is the property name as Java loads it'
 toml\t'A TOML document; KEY is a pointer to a string value through tables'
 pgpass\t'libpq\'s password file; KEY is `HOST:PORT:DATABASE:USER` as written'
-yaml\t'A YAML document; KEY is a pointer through its mappings to a scalar'"
+yaml\t'A YAML document; KEY is a pointer through its mappings to a scalar'
+ini\t'An INI file (`~/.aws/credentials`, `my.cnf`); KEY is `/section/key`'"
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l set -d 'Set KEY from SOURCE. KEY: a variable name (env), a JSON pointer into the target (json), or `-` (raw). SOURCE: a JSON pointer into the mint\'s stdout (/token), @expiry (the credential\'s expiry, RFC 3339 UTC), or, when omitted, the whole stdout with one trailing newline removed. Repeatable; CREDSHIM_SET takes several, separated by commas' -r
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l expiry-from -d 'Where the mint\'s JSON output says when the credential expires (a JSON pointer)' -r
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -l expiry-format -d 'How to read the --expiry-from value' -r -f -a "auto\t'A JSON number or digit string is epoch seconds; anything else RFC 3339 with a zone'
@@ -71,13 +72,14 @@ complete -c credshim -n "__fish_credshim_using_subcommand rotate" -s h -l help -
 complete -c credshim -n "__fish_credshim_using_subcommand rotate" -s V -l version -d 'Print version'
 complete -c credshim -n "__fish_credshim_using_subcommand check" -l job -d 'Read the job\'s settings (CREDSHIM_* lines) from FILE; the command line wins over it' -r -F
 complete -c credshim -n "__fish_credshim_using_subcommand check" -l target -d 'The file that holds the credential' -r -F
-complete -c credshim -n "__fish_credshim_using_subcommand check" -l format -d 'Target format; default by name: .json is json, .properties properties, .toml toml, .pgpass or pgpass pgpass, anything else env' -r -f -a "env\t'`KEY=value` lines, read by dotenvy, python-dotenv, compose, systemd and sh'
+complete -c credshim -n "__fish_credshim_using_subcommand check" -l format -d 'Target format; default by name: .json is json, .ini/.cfg/.cnf and `credentials` ini, .properties properties, .toml toml, .pgpass or pgpass pgpass, .yaml/.yml yaml, anything else env' -r -f -a "env\t'`KEY=value` lines, read by dotenvy, python-dotenv, compose, systemd and sh'
 json\t'A JSON document; KEY is a JSON pointer to a string member'
 raw\t'The whole file is the value; the one KEY is `-`'
 properties\t'Java `.properties`; KEY is the property name as Java loads it'
 toml\t'A TOML document; KEY is a pointer to a string value through tables'
 pgpass\t'libpq\'s password file; KEY is `HOST:PORT:DATABASE:USER` as written'
-yaml\t'A YAML document; KEY is a pointer through its mappings to a scalar'"
+yaml\t'A YAML document; KEY is a pointer through its mappings to a scalar'
+ini\t'An INI file (`~/.aws/credentials`, `my.cnf`); KEY is `/section/key`'"
 complete -c credshim -n "__fish_credshim_using_subcommand check" -l key -d 'The key of the credential; its JWT `exp` is read unless --expiry-key is given. Default: the first key of CREDSHIM_SET (a --job file\'s) taken from the mint' -r
 complete -c credshim -n "__fish_credshim_using_subcommand check" -l expiry-key -d 'A key holding the credential\'s expiry as RFC 3339 (one written from @expiry). Default, when --key is not given either: the key CREDSHIM_SET writes from @expiry' -r
 complete -c credshim -n "__fish_credshim_using_subcommand check" -l warn -d 'WARNING when less than this is left: a rotation is overdue (at most the job\'s --min-ttl minus two timer periods)' -r

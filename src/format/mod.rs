@@ -10,6 +10,7 @@
 //! format it writes. A new format is a new module and its variant here.
 
 pub mod env;
+pub mod ini;
 pub mod json;
 pub mod pgpass;
 pub mod properties;
@@ -39,6 +40,8 @@ pub enum Format {
     Pgpass,
     /// A YAML document; KEY is a pointer through its mappings to a scalar
     Yaml,
+    /// An INI file (`~/.aws/credentials`, `my.cnf`); KEY is `/section/key`
+    Ini,
 }
 
 impl Format {
@@ -47,6 +50,7 @@ impl Format {
         match self {
             Format::Env => &env::Env,
             Format::Json => &json::Json,
+            Format::Ini => &ini::Ini,
             Format::Raw => &raw::Raw,
             Format::Properties => &properties::Properties,
             Format::Toml => &toml::Toml,
@@ -285,6 +289,19 @@ mod tests {
         );
         assert_eq!(Format::for_path(Path::new("app.pgpass")), Format::Pgpass);
         assert_eq!(Format::for_path(Path::new("pgpass.bak")), Format::Env);
+        for ini in [
+            "/etc/php/php.ini",
+            "setup.cfg",
+            "/etc/mysql/my.cnf",
+            "X.INI",
+        ] {
+            assert_eq!(Format::for_path(Path::new(ini)), Format::Ini, "{ini}");
+        }
+        assert_eq!(
+            Format::for_path(Path::new("/root/.aws/credentials")),
+            Format::Ini
+        );
+        assert_eq!(Format::for_path(Path::new("credentials.bak")), Format::Env);
     }
 
     #[test]
@@ -301,5 +318,8 @@ mod tests {
                 .is_ok()
         );
         assert!(Format::Properties.check_key("").is_err());
+        assert!(Format::Ini.check_key("/default/aws_session_token").is_ok());
+        assert!(Format::Ini.check_key("/password").is_ok());
+        assert!(Format::Ini.check_key("aws_session_token").is_err());
     }
 }

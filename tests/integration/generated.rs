@@ -582,7 +582,20 @@ fn every_example_job_runs_as_the_unit_runs_it() {
     let in_1h = now + jiff::SignedDuration::from_hours(1);
     let exp = in_1h.as_second();
     let token = jwt(exp);
-    let cases: [(&str, String, &[&str]); 11] = [
+    let cases: [(&str, String, &[&str]); 12] = [
+        (
+            "aws-credentials-profile.env",
+            format!(
+                r#"{{"Credentials":{{"AccessKeyId":"ASIAEXAMPLE","SecretAccessKey":"example/secret+","SessionToken":"example-session==","Expiration":"{}"}}}}"#,
+                in_1h.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+            ),
+            &[
+                "[app]",
+                "aws_access_key_id = ASIAEXAMPLE",
+                "aws_secret_access_key = example/secret+",
+                "aws_session_token = example-session==",
+            ],
+        ),
         (
             "backstage-app-config.env",
             format!(
@@ -685,7 +698,9 @@ fn every_example_job_runs_as_the_unit_runs_it() {
         // (the key itself is added), a pgpass one with a comment; the others with a line that
         // .env and .properties read alike.
         let ends = |ext: &str| get("CREDSHIM_TARGET").is_some_and(|t| t.ends_with(ext));
-        let first = if ends(".toml") {
+        let first = if ends("/credentials") {
+            "[default]\naws_access_key_id = AKIAEXAMPLE\n"
+        } else if ends(".toml") {
             "[database]\n"
         } else if ends(".yaml") {
             "app:\n  title: example\nbackend:\n  database:\n    connection:\n      user: app\n"
@@ -786,6 +801,7 @@ fn every_example_job_file_is_tested() {
     assert_eq!(
         names,
         [
+            "aws-credentials-profile.env",
             "aws-sts.env",
             "azure-access-token.env",
             "backstage-app-config.env",

@@ -346,3 +346,23 @@ pub fn skip(why: &str) {
     );
     eprintln!("skipped: {why}");
 }
+
+/// The virtualenv with the real AWS CLI (`awscli` from PyPI, pinned) and the moto server, which
+/// `.ci/aws-venv` creates apart from the python3 the other tests use. The one place tests find
+/// `aws`, `moto_server` and a Python with botocore: `aws_venv_bin("aws")`.
+pub const AWS_VENV: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/target/aws-venv");
+
+/// A program of [`AWS_VENV`], when the venv has it.
+pub fn aws_venv_bin(name: &str) -> Option<PathBuf> {
+    let p = Path::new(AWS_VENV).join("bin").join(name);
+    p.is_file().then_some(p)
+}
+
+/// The path of `program` on `PATH`, when it is there.
+pub fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
+    })
+}

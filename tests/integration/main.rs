@@ -1,5 +1,6 @@
 //! The integration tests: one binary (as ripgrep and just do), driving the real `credshim`.
 
+mod aws_credentials;
 mod backstage_yaml;
 mod chaos;
 mod children;
@@ -10,6 +11,7 @@ mod formats;
 mod generated;
 mod harness;
 mod hostile;
+mod ini;
 mod jobs;
 mod kubernetes;
 mod paths;
@@ -17,6 +19,7 @@ mod pgpass_e2e;
 mod postgres;
 mod probe;
 mod readers;
+mod readers_ini;
 mod readers_pgpass;
 mod readers_properties;
 mod readers_toml;

@@ -275,17 +275,47 @@ fn a_huge_duration_is_a_usage_error_not_a_panic() {
 
 /// Issue 14: `~/.aws/credentials` taken for a `.env` had the key updated in every profile (the
 /// long-lived `[default]` key lost) and a missing one appended to the last section, exit 0. A
-/// `[section]` header is now 65 before minting, and the file stays byte-identical.
+/// `[section]` header is now 65 before minting, and the file stays byte-identical; the message
+/// points to `--format ini`.
 #[test]
 fn an_ini_file_is_refused_as_a_dotenv_before_minting() {
+    let aws = "[default]\naws_secret_access_key=long-lived\n\n[app]\naws_secret_access_key=old\n";
+    Test::new()
+        .file("aws.env", aws)
+        .mint("echo new")
+        .args(["--target", "aws.env", "--set", "aws_secret_access_key"])
+        .run()
+        .status(65)
+        .stderr_has("line 1: a [section] header, so this is an INI file")
+        .stderr_has("--format ini")
+        .file_is("aws.env", aws)
+        .log_is(&[]);
+}
+
+/// Issue 15: the same file, named `credentials`, is INI by default; its KEY is `/section/key`
+/// and only `[app]` changes. The `.env` KEY is a usage error, before minting.
+#[test]
+fn a_credentials_file_is_ini_by_default() {
     let aws = "[default]\naws_secret_access_key=long-lived\n\n[app]\naws_secret_access_key=old\n";
     Test::new()
         .file("credentials", aws)
         .mint("echo new")
         .args(["--target", "credentials", "--set", "aws_secret_access_key"])
         .run()
-        .status(65)
-        .stderr_has("line 1: a [section] header, so this is an INI file")
+        .status(64)
         .file_is("credentials", aws)
         .log_is(&[]);
+    Test::new()
+        .file("credentials", aws)
+        .mint("echo new")
+        .args([
+            "--target",
+            "credentials",
+            "--set",
+            "/app/aws_secret_access_key",
+        ])
+        .run()
+        .status(0)
+        .file_is("credentials", &aws.replace("=old", "=new"))
+        .log_is(&["mint"]);
 }

@@ -127,7 +127,8 @@ impl Rule {
             }
             Rule::IniSection => {
                 "a [section] header, so this is an INI file, not a .env: edited as a .env, the \
-                 key would change in every section and be appended to the last"
+                 key would change in every section and be appended to the last; give \
+                 --format ini and KEY as /section/key"
             }
             Rule::JunkAfterQuote => {
                 "text right after the closing quote of its value, where readers disagree on the \

@@ -354,6 +354,7 @@ fn a_section_header_is_an_ini_file_not_a_dotenv() {
     assert_eq!(unparseable_line("A=1\n  [app]  \nK=2\n"), Some(2));
     let err = set(aws, "K", "v").unwrap_err().to_string();
     assert!(err.contains("INI file"), "{err}");
+    assert!(err.contains("--format ini"), "{err}");
     // Brackets inside a value, a comment or a quoted span are not headers.
     for fine in ["K=[1]\n", "# [default]\nK=1\n", "A=\"\n[x]\n\"\nK=1\n"] {
         assert!(set(fine, "K", "v").is_ok(), "{fine:?}");
