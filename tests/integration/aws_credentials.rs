@@ -21,19 +21,27 @@ use std::time::{Duration, Instant};
 const DEFAULT: &str = "# the deploy user's long-lived key\n[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
 
 /// A moto server on a free port, killed when dropped.
-struct Moto {
+pub(crate) struct Moto {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Moto {
+    /// Moto as it comes: any key is accepted, no signature is checked.
     fn start(bin: &Path, log: &Path) -> Moto {
+        Moto::start_with(bin, log, &[])
+    }
+
+    /// Moto with `env` (`INITIAL_NO_AUTH_ACTION_COUNT`: after that many requests, every
+    /// request must be signed by a key moto issued, with its secret).
+    pub(crate) fn start_with(bin: &Path, log: &Path, env: &[(&str, &str)]) -> Moto {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let child = Command::new(bin)
+            .envs(env.iter().copied())
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(fs::File::create(log).unwrap())
@@ -61,7 +69,7 @@ impl Drop for Moto {
 }
 
 /// The environment every `aws` here runs in: the test's files, moto's endpoint, nothing else.
-fn aws_env(cmd: &mut Command, home: &Path, moto: &Moto) {
+pub(crate) fn aws_env(cmd: &mut Command, home: &Path, moto: &Moto) {
     cmd.env_clear()
         .env("PATH", format!("{}:/usr/bin:/bin", bin_dir().display()))
         .env("HOME", home)
@@ -71,7 +79,7 @@ fn aws_env(cmd: &mut Command, home: &Path, moto: &Moto) {
         .env("AWS_EC2_METADATA_DISABLED", "true");
 }
 
-fn bin_dir() -> PathBuf {
+pub(crate) fn bin_dir() -> PathBuf {
     aws_venv_bin("aws").unwrap().parent().unwrap().to_path_buf()
 }
 
@@ -82,7 +90,7 @@ fn aws(home: &Path, moto: &Moto, args: &[&str]) -> Output {
 }
 
 #[track_caller]
-fn aws_ok(home: &Path, moto: &Moto, args: &[&str]) -> String {
+pub(crate) fn aws_ok(home: &Path, moto: &Moto, args: &[&str]) -> String {
     let out = aws(home, moto, args);
     assert!(
         out.status.success(),

@@ -545,9 +545,13 @@ fn job_file(name: &str) -> Vec<(String, String)> {
 const FAKE_TOOLS: [(&str, &str); 3] = [
     (
         "aws",
-        "[ \"$*\" = 'sts get-caller-identity' ] && [ \"$AWS_ACCESS_KEY_ID\" = ASIAEXAMPLE ] && \
+        "case \"$*\" in\n\
+         'sts get-caller-identity') [ \"$AWS_ACCESS_KEY_ID\" = ASIAEXAMPLE ] && \
          [ \"$AWS_SECRET_ACCESS_KEY\" = example-secret ] && \
-         [ \"$AWS_SESSION_TOKEN\" = example-session ] && echo probe-aws >> \"$TEST_DIR/log\"",
+         [ \"$AWS_SESSION_TOKEN\" = example-session ] ;;\n\
+         '--profile app sts get-caller-identity') \
+         grep -qx 'aws_access_key_id = ASIAEXAMPLE' \"$AWS_SHARED_CREDENTIALS_FILE\" ;;\n\
+         *) false ;;\nesac && echo probe-aws >> \"$TEST_DIR/log\"",
     ),
     (
         "psql",

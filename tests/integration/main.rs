@@ -1,6 +1,7 @@
 //! The integration tests: one binary (as ripgrep and just do), driving the real `credshim`.
 
 mod aws_credentials;
+mod aws_sts;
 mod backstage_yaml;
 mod chaos;
 mod children;
