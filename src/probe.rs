@@ -8,6 +8,15 @@
 //! output is logged like the reload's. A failure is retried with the mint's backoff, within the
 //! deadline, without minting again; after the last one the run exits 69 and the candidate is
 //! removed, the target untouched.
+//!
+//! A privileged run does not probe as itself when someone else could change what the probe
+//! reads: the owner of the target's directory can swap any entry in it (the candidate included)
+//! between its writing and the probe's reading, and the candidate's owner can write it. A probe
+//! run as root that sources the candidate (`. "$CREDSHIM_CANDIDATE"`) would then run their
+//! commands as root. So the probe runs as the target's owner when that is another user, else as
+//! the directory's owner when the run takes that identity ([`identity`]), with their primary
+//! group, no supplementary groups, their HOME and `/` as its directory: whatever they plant, it
+//! can do no more than they can. The candidate is never writable by group or others.
 
 use crate::backoff::Backoff;
 use crate::error::{Error, MintFailure};
@@ -36,6 +45,7 @@ pub fn probe(
 ) -> Result<u32, Error> {
     let candidate = write::candidate(target, contents, 0o600)?;
     let path = candidate.path();
+    let who = identity(target);
     let mut backoff = Backoff::mint();
     let mut attempt = 0;
     loop {
@@ -48,7 +58,7 @@ pub fn probe(
             }));
         }
         attempt += 1;
-        let what = match probe_once(&p.cmd, p.timeout.min(left), &path) {
+        let what = match probe_once(&p.cmd, p.timeout.min(left), &path, who.as_ref()) {
             Ok(()) => {
                 log::info!("probe passed (attempt {attempt})");
                 return Ok(attempt);
@@ -85,13 +95,74 @@ enum ProbeError {
     Fatal(Error),
 }
 
-fn probe_once(cmd: &str, timeout: Duration, candidate: &std::path::Path) -> Result<(), ProbeError> {
+/// Who the probe runs as: `None` for the run's own identity, else a user's uid, primary gid,
+/// name and home. Another user than root and the run's own only when the run is privileged:
+/// the target's owner, else the directory owner whose identity the run takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct As {
+    pub uid: u32,
+    pub gid: u32,
+    pub name: String,
+    pub home: std::path::PathBuf,
+}
+
+/// See [`As`].
+pub fn identity(target: &Target) -> Option<As> {
+    if !crate::walk::privileged() {
+        return None;
+    }
+    let me = rustix::process::geteuid().as_raw();
+    let owner = target
+        .file
+        .as_ref()
+        .map(|(_, st)| st.st_uid)
+        .filter(|&u| u != 0 && u != me);
+    let uid = owner.or_else(|| target.actor.as_ref().map(|a| a.uid))?;
+    let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+        .ok()
+        .flatten();
+    let fallback_gid = target.file.as_ref().map_or(uid, |(_, st)| st.st_gid);
+    Some(match user {
+        Some(u) => As {
+            uid,
+            gid: u.gid.as_raw(),
+            name: u.name,
+            home: u.dir,
+        },
+        None => As {
+            uid,
+            gid: fallback_gid,
+            name: uid.to_string(),
+            home: "/".into(),
+        },
+    })
+}
+
+fn probe_once(
+    cmd: &str,
+    timeout: Duration,
+    candidate: &std::path::Path,
+    who: Option<&As>,
+) -> Result<(), ProbeError> {
     let mut command = Command::new("/bin/sh");
     command
         .arg("-c")
         .arg(cmd)
         .env("CREDSHIM_CANDIDATE", candidate);
-    log::info!("running probe command");
+    if let Some(who) = who {
+        use std::os::unix::process::CommandExt;
+        // std drops the supplementary groups when it changes the uid.
+        command
+            .uid(who.uid)
+            .gid(who.gid)
+            .env("HOME", &who.home)
+            .env("USER", &who.name)
+            .env("LOGNAME", &who.name)
+            .current_dir("/");
+        log::info!("running probe command as {} (uid {})", who.name, who.uid);
+    } else {
+        log::info!("running probe command");
+    }
     let done = process::run_with(
         command,
         "probe",

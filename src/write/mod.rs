@@ -38,7 +38,7 @@ pub fn replace(
 ) -> Result<(), Error> {
     let _as = target.acting()?;
     let (tmp_name, tmp) = target.create_beside(".tmp")?;
-    let written = fill(target, &tmp, contents, new_mode);
+    let written = fill(target, &tmp, contents, new_mode, 0);
     drop(tmp);
     if let Err(e) = written {
         remove(target, &tmp_name);
@@ -68,8 +68,10 @@ pub fn replace(
 }
 
 /// The verified new file as a temp file beside the target, with the target's owner, mode, ACL
-/// and xattrs (guarantee 11: the probe sees the exact bytes and rights the application will):
-/// removed when dropped. A run killed meanwhile leaves it to the next run's orphan sweep.
+/// and xattrs (guarantee 11: the probe sees the exact bytes and rights the application will),
+/// but never writable by group or others, whatever the target's mode (the probe may run with
+/// more rights than they have): removed when dropped. A run killed meanwhile leaves it to the
+/// next run's orphan sweep.
 pub struct Candidate<'a> {
     target: &'a Target,
     name: OsString,
@@ -102,12 +104,19 @@ pub fn candidate<'a>(
     let (name, tmp) = target.create_beside(".tmp")?;
     // Declared after `_as`, so dropped first on an error: removed with the owner's identity.
     let candidate = Candidate { target, name };
-    fill(target, &tmp, contents, new_mode)?;
+    fill(target, &tmp, contents, new_mode, 0o022)?;
     Ok(candidate)
 }
 
-/// Give the temp file the target's metadata, then the contents, then fsync it.
-fn fill(target: &Target, tmp: &File, contents: &[u8], new_mode: u32) -> Result<(), Error> {
+/// Give the temp file the target's metadata (its mode without the bits of `clear`), then the
+/// contents, then fsync it.
+fn fill(
+    target: &Target,
+    tmp: &File,
+    contents: &[u8],
+    new_mode: u32,
+    clear: u32,
+) -> Result<(), Error> {
     // The temp file is the run's own (see Target::create_beside): its metadata is set with the
     // run's rights, on its descriptor only.
     let _own = metadata::OwnRights::take(target);
@@ -120,7 +129,7 @@ fn fill(target: &Target, tmp: &File, contents: &[u8], new_mode: u32) -> Result<(
                 e,
             )
         })?;
-        give_owner_and_mode(target, tmp, stat)?;
+        give_owner_and_mode(target, tmp, stat, clear)?;
     } else {
         // A new file: no ACL but what the target had (none), whatever the directory's default
         // ACL would give it; it belongs to the directory's owner when the run acts as them.
@@ -136,7 +145,7 @@ fn fill(target: &Target, tmp: &File, contents: &[u8], new_mode: u32) -> Result<(
                 Error::write("cannot give the new file its owner", &target.real, e.into())
             })?;
         }
-        rustix::fs::fchmod(tmp, Mode::from_raw_mode(new_mode))
+        rustix::fs::fchmod(tmp, Mode::from_raw_mode(new_mode & !clear))
             .map_err(|e| Error::write("cannot set the new file's mode", &target.real, e.into()))?;
     }
     drop(_own);
@@ -148,7 +157,12 @@ fn fill(target: &Target, tmp: &File, contents: &[u8], new_mode: u32) -> Result<(
 }
 
 /// The target's owner and mode on the temp file (in that order: `fchown` clears set-id bits).
-fn give_owner_and_mode(target: &Target, tmp: &File, stat: &rustix::fs::Stat) -> Result<(), Error> {
+fn give_owner_and_mode(
+    target: &Target,
+    tmp: &File,
+    stat: &rustix::fs::Stat,
+    clear: u32,
+) -> Result<(), Error> {
     let now =
         rustix::fs::fstat(tmp).map_err(|e| Error::io("cannot stat", &target.real, e.into()))?;
     if (now.st_uid, now.st_gid) != (stat.st_uid, stat.st_gid) {
@@ -166,7 +180,7 @@ fn give_owner_and_mode(target: &Target, tmp: &File, stat: &rustix::fs::Stat) -> 
             )
         })?;
     }
-    rustix::fs::fchmod(tmp, Mode::from_raw_mode(stat.st_mode & 0o7777)).map_err(|e| {
+    rustix::fs::fchmod(tmp, Mode::from_raw_mode(stat.st_mode & 0o7777 & !clear)).map_err(|e| {
         Error::write(
             "cannot give the new file the target's mode",
             &target.real,

@@ -914,3 +914,102 @@ fn a_run_is_not_dumpable_so_its_user_cannot_read_its_memory() {
         "hidden"
     );
 }
+
+/// `--probe` (guarantee 11) may not become a tool for the directory's owner (guarantee 9): they
+/// can swap the candidate for their own file between its writing and the probe's reading, and a
+/// probe that sources it (`. "$CREDSHIM_CANDIDATE"`) then runs their commands. It must run them
+/// with their rights, never root's. The attack is real: the user waits for the candidate and
+/// renames a file of commands over it while the probe sleeps.
+#[test]
+fn a_swapped_probe_candidate_runs_with_the_directory_owners_rights_only() {
+    if let Some(why) = missing_tools() {
+        skip(&why);
+        return;
+    }
+    let lab = Lab::new().unwrap();
+    let target = lab.app.join(".env");
+    fs::write(&target, "K=old\n").unwrap();
+    lab.user.chown(&target);
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o600)).unwrap();
+    let ran_as = lab.app.join("ran-as");
+    let script = format!(
+        "import os, time\n\
+         app = {app:?}\n\
+         end = time.time() + 8\n\
+         while time.time() < end:\n\
+         \x20   for n in os.listdir(app):\n\
+         \x20       if n.startswith('..env.credshim.') and n.endswith('.tmp'):\n\
+         \x20           evil = os.path.join(app, 'evil')\n\
+         \x20           open(evil, 'w').write('id -u > {ran_as}\\n')\n\
+         \x20           os.rename(evil, os.path.join(app, n))\n\
+         \x20           raise SystemExit(0)\n\
+         \x20   time.sleep(0.005)\n\
+         raise SystemExit(1)\n",
+        app = p(&lab.app),
+        ran_as = p(&ran_as),
+    );
+    let attacker = lab.user.python(&lab.app.join("attack.py"), &script);
+    let (code, stderr, _) = lab.rotate(&[
+        "--target",
+        p(&target),
+        "--set",
+        "K",
+        "--retries",
+        "0",
+        "-v",
+        "--probe",
+        "sleep 1; . \"$CREDSHIM_CANDIDATE\"",
+    ]);
+    let attacked = attacker.wait_with_output().unwrap();
+    assert!(
+        attacked.status.success(),
+        "the swap did not happen: {stderr}"
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        fs::read_to_string(&ran_as).unwrap().trim(),
+        lab.user.uid.to_string(),
+        "the planted commands ran with another identity than the directory owner's"
+    );
+    assert!(
+        stderr.contains(&format!("running probe command as {}", lab.user.name)),
+        "{stderr}"
+    );
+    // What was written is credshim's own verified text, not the planted file.
+    assert_eq!(
+        fs::read_to_string(&target).unwrap(),
+        format!("K={}\n", lab.secret)
+    );
+    let meta = fs::metadata(&target).unwrap();
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (lab.user.uid, 0o600));
+    lab.victim_is_safe("a swapped probe candidate");
+}
+
+/// The candidate is never writable by group or others, whatever the target's mode: the probe
+/// may read it with more rights than they have.
+#[test]
+fn the_probe_candidate_is_not_group_writable_even_when_the_target_is() {
+    if let Some(why) = missing_tools() {
+        skip(&why);
+        return;
+    }
+    let lab = Lab::new().unwrap();
+    let target = lab.app.join(".env");
+    fs::write(&target, "K=old\n").unwrap();
+    lab.user.chown(&target);
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o664)).unwrap();
+    let (code, stderr, _) = lab.rotate(&[
+        "--target",
+        p(&target),
+        "--set",
+        "K",
+        "--probe",
+        "stat -c %a \"$CREDSHIM_CANDIDATE\" > \"$(dirname \"$CREDSHIM_CANDIDATE\")/mode\"",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        fs::read_to_string(lab.app.join("mode")).unwrap().trim(),
+        "644"
+    );
+    assert_eq!(fs::metadata(&target).unwrap().mode() & 0o777, 0o664);
+}
