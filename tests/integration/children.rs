@@ -18,10 +18,22 @@ const SIGNALS: [(Signal, i32, &str); 3] = [
 
 /// Start credshim without waiting for it.
 fn spawn(t: &Test) -> Child {
+    use std::os::unix::process::CommandExt;
     let mut cmd = t.command();
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // A test run started in the background of a script (`cargo test &`) inherits SIGINT (and
+    // under nohup SIGHUP) ignored, which credshim rightly keeps: give the run the default
+    // dispositions the tests assume (a test that wants one ignored says so with `trap`).
+    // SAFETY: signal(2) is async-signal-safe, and nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGHUP, libc::SIG_DFL);
+            Ok(())
+        });
+    }
     cmd.spawn().expect("start credshim")
 }
 
