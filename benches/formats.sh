@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # benches/formats.sh [OUTPUT.md]: one `credshim rotate` per format and file size, to see the
-# splice time per line stay flat from 1k to 100k lines. For each format with a generator here
-# (env, json, toml) and each size, an N-line file of the shapes real files have, with the key
+# splice time per line stay flat from 1k to 100k lines. For each format (env, json, ini,
+# properties, toml, pgpass, yaml) and each size, an N-line file of the shapes real files have, with the key
 # in the middle, is rotated with hyperfine (every run starts from the same file: --prepare copies
 # it back). The table goes into OUTPUT.md (default benches/RESULTS.md) as section 4, replacing
 # the one there; benches/run.sh keeps that section when it rewrites the rest.
@@ -54,8 +54,63 @@ gen() {
       if (m == 4) return "tags = [\"a\", \"b\"]"
       return ""
     }
+    function ini_line(i) {
+      m = i % 6
+      if (m == 0) return "[service_" i "]"
+      if (m == 1) return "url = https://svc-" i ".example.com:8443/api"
+      if (m == 2) return "; the name of service " i
+      if (m == 3) return "name = service number " i
+      if (m == 4) return "timeout=" i
+      return ""
+    }
+    function properties_line(i) {
+      m = i % 6
+      if (m == 0) return "# settings of service " i
+      if (m == 1) return "service." i ".url=https://svc-" i ".example.com:8443/api"
+      if (m == 2) return "service." i ".name = service number " i
+      if (m == 3) return "service." i ".greeting: hello, w\\u00f6rld " i
+      if (m == 4) return "service." i ".timeout " i
+      return "! a comment " i
+    }
+    function pgpass_line(i) {
+      m = i % 4
+      if (m == 0) return "# replica " i
+      if (m == 1) return "db-" i ".example.com:5432:app:user_" i ":AKIA" sprintf("%016d", i)
+      if (m == 2) return "*:*:other_" i ":*:pw\\:" i
+      return "db-" i ".example.com:*:*:reader_" i ":secret" i
+    }
+    function yaml_line(i, g) {
+      # Groups of six lines: a mapping key, four entries of it, a comment.
+      m = i % 6
+      if (g) {
+        if (m == 1) return "database:"
+        if (m == 2) return "  password: old"
+        if (m == 3) return "  host: db.example.com"
+        if (m == 4) return "  port: 5432"
+        if (m == 5) return "  user: app"
+        return "# the database"
+      }
+      if (m == 1) return "service_" i ":"
+      if (m == 2) return "  url: https://svc-" i ".example.com:8443/api # the endpoint"
+      if (m == 3) return "  name: \047service number " i "\047"
+      if (m == 4) return "  limits: {cpu: 2, timeout: " i "}"
+      if (m == 5) return "  greeting: \"hello, world " i "\""
+      return "# service " i
+    }
     BEGIN {
-      if (fmt == "env") {
+      if (fmt == "ini") {
+        for (i = 1; i <= n; i++) {
+          if (i == int(n / 2)) { print "[database]"; print "password = old"; i++ }
+          else print ini_line(i)
+        }
+      } else if (fmt == "properties") {
+        for (i = 1; i <= n; i++) print (i == int(n / 2) ? "spring.datasource.password=old" : properties_line(i))
+      } else if (fmt == "pgpass") {
+        for (i = 1; i <= n; i++) print (i == int(n / 2) ? "db.example.com:5432:app:app:old" : pgpass_line(i))
+      } else if (fmt == "yaml") {
+        mid = int(n / 12) * 6
+        for (i = 1; i <= n; i++) print yaml_line(i, i > mid && i <= mid + 6)
+      } else if (fmt == "env") {
         for (i = 1; i <= n; i++) print (i == int(n / 2) ? "TOKEN=old.token.value" : env_line(i))
       } else if (fmt == "json") {
         print "{"
@@ -74,22 +129,26 @@ gen() {
     }'
 }
 
-declare -A key=([env]=TOKEN [json]=/database/password [toml]=/database/password)
+declare -A key=([env]=TOKEN [json]=/database/password [ini]=/database/password
+  [properties]=spring.datasource.password [toml]=/database/password
+  [pgpass]=db.example.com:5432:app:app [yaml]=/database/password)
+formats="env json ini properties toml pgpass yaml"
 args=()
-for fmt in env json toml; do
+for fmt in $formats; do
   for n in $sizes; do
     gen "$fmt" "$n" >"$work/base-$n.$fmt"
     [ "$(wc -l <"$work/base-$n.$fmt")" -eq "$n" ] || { echo "formats.sh: $fmt $n: wrong line count" >&2; exit 1; }
     target=$work/t-$n.$fmt
-    args+=(--prepare "cp $work/base-$n.$fmt $target" -n "$fmt $n"
-      "$bin rotate --target $target --set ${key[$fmt]} -- $work/mint")
+    # 0600: libpq's mode, so that the pgpass run does not warn.
+    args+=(--prepare "install -m 0600 $work/base-$n.$fmt $target" -n "$fmt $n"
+      "$bin rotate --target $target --format $fmt --set ${key[$fmt]} -- $work/mint")
   done
 done
 echo "== one rotation per format and size" >&2
 hyperfine -N --warmup 2 --min-runs "${RUNS:-20}" --export-json "$work/formats.json" "${args[@]}" >&2
 
 # Every target must really hold the new token.
-for fmt in env json toml; do
+for fmt in $formats; do
   for n in $sizes; do
     grep -q "$jwt" "$work/t-$n.$fmt" || { echo "formats.sh: $fmt $n was not rotated" >&2; exit 1; }
   done
