@@ -738,6 +738,11 @@ fn splice_fuzz_regressions() {
         ("#p\nap exps' # kept\n", "K", "ey.x=unq #b-_+/=~9"),
         // A vertical tab inside quotes is kept by every reader: it must be written, not refused.
         ("K=a\n", "B", "\u{b}ne'"),
+        // Another key's value opens a backtick that never closes (text to every reader); the
+        // appended value's backtick closed it, so Node's dotenv read the lines between as that
+        // value, and credshim's own reader refused the new file (CI's fuzz run, seed 1).
+        ("\u{1}vtAK=`\u{e186}\u{8}\n", "K", "`=mem:W"),
+        ("A=`x\n", "K", "a`b"),
     ];
     let failures: Vec<String> = cases
         .iter()

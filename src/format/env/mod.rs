@@ -177,6 +177,15 @@ pub fn splice(text: &str, updates: &[(String, String)]) -> Result<Spliced, Splic
             found_at?;
         }
     }
+    if let Some((key, _)) = updates.iter().find(|(_, v)| v.contains('`')) {
+        // A backtick in a new value may close a backtick that opens another key's value
+        // earlier (`` A=`x `` left open is text to every reader): Node's dotenv would then read
+        // every line between as A's value. The new file must scan as the old one did.
+        let closes_another = scan(&out).map_or(true, |mut s| s.any(|a| a.is_err()));
+        if closes_another {
+            return Err(Rule::ValueClosesBacktick.for_value(key));
+        }
+    }
     Ok(Spliced {
         text: out,
         warnings,

@@ -21,6 +21,9 @@ pub(super) enum Rule {
     ValueCarriageReturn,
     /// Rule 6: rule 5's escapes and a backtick: sh needs `` \` ``, which dotenvy rejects.
     ValueEscapedBacktick,
+    /// A backtick in the new value would close a backtick another key's value opens earlier in
+    /// the file: Node's dotenv would read the lines between as that value (found by fuzzing).
+    ValueClosesBacktick,
     /// Rule 7: written `"...\\"`, python-dotenv takes the final `\"` as an escaped quote and reads
     /// on into the next lines, misreading the keys after it (found by the reader battery).
     ValueTrailingBackslash,
@@ -80,6 +83,10 @@ impl Rule {
             Rule::ValueEscapedBacktick => {
                 "needs backslash escapes and contains a backtick, which sh needs escaped and \
                  dotenvy rejects escaped"
+            }
+            Rule::ValueClosesBacktick => {
+                "contains a backtick that would close another value's opening backtick earlier in \
+                 the file, which Node's dotenv would then read across lines"
             }
             Rule::ValueTrailingBackslash => {
                 "ends in a backslash, which python-dotenv reads as escaping the closing quote, \

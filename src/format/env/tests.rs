@@ -385,3 +385,19 @@ fn backtick_values_are_refused_where_readers_disagree() {
     }
     assert_eq!(set_text("A=`a b`\n", "v"), "A=`a b`\nK=v\n");
 }
+
+/// A new value's backtick must not close another value's backtick left open earlier: Node's
+/// dotenv would read the lines between as that value (found by fuzzing).
+#[test]
+fn a_backtick_in_the_value_that_would_close_another_is_refused() {
+    assert!(matches!(
+        set("A=`x\n", "K", "a`b"),
+        Err(SpliceError::ForbiddenValue { .. })
+    ));
+    assert!(matches!(
+        set("A=`x\nK=1\n", "K", "it's `b"),
+        Err(SpliceError::ForbiddenValue { .. })
+    ));
+    // With nothing left open, a backtick is written (single quotes).
+    assert_eq!(set_text("A=1\n", "a`b"), "A=1\nK='a`b'\n");
+}
