@@ -196,9 +196,19 @@ fn value_of(v: &str) -> Result<String, String> {
     Ok(v.to_string())
 }
 
+/// The names the job file set (empty without `--job`).
+static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+/// The variables the job file set, by name: what a probe run as another user is given of the
+/// run's environment (see `probe`), since the job file is no place for a secret.
+pub fn names() -> &'static [String] {
+    NAMES.get().map_or(&[], Vec::as_slice)
+}
+
 /// Put the job's variables into this process's environment, over any of the same name. Call
 /// before any thread is started.
 pub fn apply(lines: &[Line]) {
+    let _ = NAMES.set(lines.iter().map(|l| l.name.clone()).collect());
     for l in lines {
         // SAFETY: called from main before any other thread exists, so nothing reads the
         // environment concurrently.

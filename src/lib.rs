@@ -46,6 +46,10 @@ pub fn rotate(cfg: &RotateConfig, report: &mut Report) -> Result<(), Error> {
     let mut target = Target::resolve(&cfg.target, cfg.create)?;
     let _lock = lock::acquire(&target, cfg.lock_timeout, run.deadline)?;
     let old = run.read(&mut target)?;
+    if cfg.probe.is_some() {
+        // Whose rights the probe would have: refused before minting when no one's are safe.
+        probe::identity(&target)?;
+    }
     let mut keys = Keys::read(&cfg.sets, cfg.format, &old, &target.given)?;
     if let Some((_, stat)) = &target.file {
         cfg.format.warn_mode(stat.st_mode, &target.given);

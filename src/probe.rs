@@ -15,8 +15,12 @@
 //! run as root that sources the candidate (`. "$CREDSHIM_CANDIDATE"`) would then run their
 //! commands as root. So the probe runs as the target's owner when that is another user, else as
 //! the directory's owner when the run takes that identity ([`identity`]), with their primary
-//! group, no supplementary groups, their HOME and `/` as its directory: whatever they plant, it
-//! can do no more than they can. The candidate is never writable by group or others.
+//! group, no supplementary groups, their HOME and `/` as its directory, and of the run's
+//! environment only the job file's variables, `PATH`, `TZ`, `TERM` and the locale: whatever
+//! they plant, it can do no more than they can, and learns none of root's own variables (a
+//! `VAULT_TOKEN` from a root-only `EnvironmentFile=`). A target that belongs to another user
+//! than the directory's owner is not probed (77): each of the two could plant what the other's
+//! probe runs. The candidate is never writable by group or others.
 
 use crate::backoff::Backoff;
 use crate::error::{Error, MintFailure};
@@ -43,9 +47,9 @@ pub fn probe(
     deadline: Instant,
     deadline_len: Duration,
 ) -> Result<u32, Error> {
+    let who = identity(target)?;
     let candidate = write::candidate(target, contents, 0o600)?;
     let path = candidate.path();
-    let who = identity(target);
     let mut backoff = Backoff::mint();
     let mut attempt = 0;
     loop {
@@ -106,23 +110,39 @@ pub struct As {
     pub home: std::path::PathBuf,
 }
 
-/// See [`As`].
-pub fn identity(target: &Target) -> Option<As> {
+/// See [`As`]. Refused (77) when the target belongs to another user than the directory owner
+/// whose identity the run takes: one can swap the candidate, the other can write it, so a probe
+/// run as either would run what the other plants.
+pub fn identity(target: &Target) -> Result<Option<As>, Error> {
     if !crate::walk::privileged() {
-        return None;
+        return Ok(None);
     }
     let me = rustix::process::geteuid().as_raw();
     let owner = target
         .file
         .as_ref()
-        .map(|(_, st)| st.st_uid)
-        .filter(|&u| u != 0 && u != me);
-    let uid = owner.or_else(|| target.actor.as_ref().map(|a| a.uid))?;
+        .map(|(_, st)| (st.st_uid, st.st_gid))
+        .filter(|&(u, _)| u != 0 && u != me);
+    let actor = target.actor.as_ref().map(|a| (a.uid, a.gid));
+    let (uid, fallback_gid) = match (owner, actor) {
+        (Some((o, _)), Some((a, _))) if o != a => {
+            return Err(Error::Untrusted {
+                path: target.given.clone(),
+                reason: format!(
+                    "it belongs to uid {o}, but its directory to uid {a}: the one can swap \
+                     the probe's candidate, the other can write it, so a probe run as either \
+                     would run what the other plants; give the target to its directory's owner \
+                     (chown), or leave out --probe"
+                ),
+            });
+        }
+        (Some(who), _) | (None, Some(who)) => who,
+        (None, None) => return Ok(None),
+    };
     let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
         .ok()
         .flatten();
-    let fallback_gid = target.file.as_ref().map_or(uid, |(_, st)| st.st_gid);
-    Some(match user {
+    Ok(Some(match user {
         Some(u) => As {
             uid,
             gid: u.gid.as_raw(),
@@ -131,11 +151,29 @@ pub fn identity(target: &Target) -> Option<As> {
         },
         None => As {
             uid,
-            gid: fallback_gid,
+            // Never root's group for a user of no group of their own (a `chown 1000` file or
+            // directory keeps group root): the overflow group instead.
+            gid: if fallback_gid == 0 {
+                NOGROUP
+            } else {
+                fallback_gid
+            },
             name: uid.to_string(),
             home: "/".into(),
         },
-    })
+    }))
+}
+
+/// The kernel's overflow gid (`nogroup`), for a probe user without a group of their own.
+const NOGROUP: u32 = 65534;
+
+/// Variables of the run's environment a probe run as another user is given, besides the job
+/// file's own: nothing root was given for itself (a `VAULT_TOKEN` from a root-only
+/// `EnvironmentFile=`, its AWS keys) is theirs to read.
+fn passed_to_another_user(name: &str) -> bool {
+    matches!(name, "PATH" | "LANG" | "LANGUAGE" | "TZ" | "TERM")
+        || name.starts_with("LC_")
+        || crate::job::names().iter().any(|n| n == name)
 }
 
 fn probe_once(
@@ -152,7 +190,17 @@ fn probe_once(
     if let Some(who) = who {
         use std::os::unix::process::CommandExt;
         // std drops the supplementary groups when it changes the uid.
+        command.env_clear();
+        for (name, value) in std::env::vars_os() {
+            if let Some(n) = name.to_str()
+                && !n.starts_with("CREDSHIM_")
+                && passed_to_another_user(n)
+            {
+                command.env(&name, value);
+            }
+        }
         command
+            .env("CREDSHIM_CANDIDATE", candidate)
             .uid(who.uid)
             .gid(who.gid)
             .env("HOME", &who.home)

@@ -1013,3 +1013,140 @@ fn the_probe_candidate_is_not_group_writable_even_when_the_target_is() {
     );
     assert_eq!(fs::metadata(&target).unwrap().mode() & 0o777, 0o664);
 }
+
+/// A probe run as the directory's owner runs what they plant (above), so it gets none of what
+/// root was given for itself: a `VAULT_TOKEN` from a root-only `EnvironmentFile=` (the shipped
+/// vault example's advice), root's AWS keys. Only the job file's own variables, `PATH` and the
+/// locale pass. The probe here prints its whole environment where the user can read it.
+#[test]
+fn a_probe_run_as_the_directory_owner_gets_none_of_roots_own_environment() {
+    if let Some(why) = missing_tools() {
+        skip(&why);
+        return;
+    }
+    let lab = Lab::new().unwrap();
+    let target = lab.app.join(".env");
+    fs::write(&target, "K=old\n").unwrap();
+    lab.user.chown(&target);
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o600)).unwrap();
+    let job = lab.base.join("job.env");
+    fs::write(&job, "PGHOST=db.example.com\n").unwrap();
+    fs::set_permissions(&job, fs::Permissions::from_mode(0o600)).unwrap();
+    let seen = lab.app.join("probe-env");
+    let out = Command::new(BIN)
+        .args([
+            "rotate",
+            "--job",
+            p(&job),
+            "--target",
+            p(&target),
+            "--set",
+            "K",
+        ])
+        .args(["--deadline", "10s", "--retries", "0", "-v", "--probe"])
+        .arg(format!("env > {}", p(&seen)))
+        .args(["--", "printf", "%s", &lab.secret])
+        .env("VAULT_TOKEN", "roots-own-vault-token-7f3a")
+        .env("AWS_SECRET_ACCESS_KEY", "roots-own-aws-key-7f3a")
+        .env("LC_ALL", "C.UTF-8")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let env = fs::read_to_string(&seen).unwrap();
+    assert!(
+        !env.contains("roots-own-"),
+        "the probe, run as the directory's owner, saw root's own variables:\n{env}"
+    );
+    for wanted in [
+        "PGHOST=db.example.com",
+        "LC_ALL=C.UTF-8",
+        "PATH=",
+        &format!("USER={}", lab.user.name),
+        "CREDSHIM_CANDIDATE=",
+    ] {
+        assert!(
+            env.lines().any(|l| l.starts_with(wanted)),
+            "{wanted}: {env}"
+        );
+    }
+}
+
+/// A target of a third user in the directory owner's directory: the owner can swap the
+/// candidate, its owner can write it, so a probe as either runs what the other plants. It is
+/// 77 before the mint runs.
+#[test]
+fn a_target_of_another_user_than_the_directory_owner_is_not_probed() {
+    if let Some(why) = missing_tools() {
+        skip(&why);
+        return;
+    }
+    let lab = Lab::new().unwrap();
+    let other = User::add().unwrap();
+    fs::set_permissions(&lab.app, fs::Permissions::from_mode(0o755)).unwrap();
+    let target = lab.app.join("b.env");
+    fs::write(&target, "K=old\n").unwrap();
+    other.chown(&target);
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o644)).unwrap();
+    let minted = lab.base.join("minted");
+    let ran = lab.base.join("probed");
+    let out = Command::new(BIN)
+        .args(["rotate", "--target", p(&target), "--set", "K"])
+        .args(["--deadline", "10s", "--retries", "0", "--probe"])
+        .arg(format!("id -u > {}", p(&ran)))
+        .args(["--", "sh", "-c"])
+        .arg(format!("touch {}; printf x", p(&minted)))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(77), "{stderr}");
+    assert!(stderr.contains("its directory to uid"), "{stderr}");
+    assert!(!minted.exists(), "minted before refusing");
+    assert!(!ran.exists(), "probed anyway");
+    assert_eq!(fs::read_to_string(&target).unwrap(), "K=old\n");
+    // The same without --probe is a rotation like any other.
+    let (code, stderr, _) = lab.rotate(&["--target", p(&target), "--set", "K"]);
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+/// A directory (and target) of a uid with no user entry, left in root's group by a plain
+/// `chown 4xxxx`: the probe never gets group root, the overflow group instead.
+#[test]
+fn a_probe_user_without_an_entry_never_gets_group_root() {
+    if let Some(why) = missing_tools() {
+        skip(&why);
+        return;
+    }
+    let lab = Lab::new().unwrap();
+    let uid = (40_000..60_000).find(|&u| nix_free_uid(u)).unwrap();
+    std::os::unix::fs::chown(&lab.app, Some(uid), Some(0)).unwrap();
+    let target = lab.app.join(".env");
+    fs::write(&target, "K=old\n").unwrap();
+    std::os::unix::fs::chown(&target, Some(uid), Some(0)).unwrap();
+    let seen = lab.app.join("ids");
+    let (code, stderr, _) = lab.rotate(&[
+        "--target",
+        p(&target),
+        "--set",
+        "K",
+        "--probe",
+        &format!("id -u > {s}; id -g >> {s}; id -G >> {s}", s = p(&seen)),
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let ids: Vec<String> = fs::read_to_string(&seen)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(ids, [uid.to_string(), "65534".into(), "65534".into()]);
+}
+
+/// Whether no user entry has `uid`.
+fn nix_free_uid(uid: u32) -> bool {
+    Command::new("getent")
+        .args(["passwd", &uid.to_string()])
+        .output()
+        .is_ok_and(|o| !o.status.success())
+}

@@ -106,6 +106,9 @@ pub fn render(value: &str, form: Form) -> String {
 pub enum Shape {
     /// Not YAML to the strict parser (yaml-rust2), at a line and column.
     NotYaml { line: usize, column: usize },
+    /// Collections nested deeper than [`super::tree::MAX_DEPTH`]: the strict parser's loader
+    /// recurses once per level, and no configuration file nests that deep.
+    TooDeep { line: usize, column: usize },
     /// A NUL byte: not a YAML character.
     Nul,
     /// More than one document: PyYAML, ruamel.yaml, npm yaml and js-yaml refuse the file, Psych
@@ -142,6 +145,11 @@ impl std::fmt::Display for Shape {
             Shape::NotYaml { line, column } => {
                 write!(f, "not valid YAML (line {line}, column {column})")
             }
+            Shape::TooDeep { line, column } => write!(
+                f,
+                "collections nested more than {} levels deep (line {line}, column {column})",
+                super::tree::MAX_DEPTH
+            ),
             Shape::Nul => write!(f, "the file holds a NUL byte"),
             Shape::Documents(n) => {
                 write!(

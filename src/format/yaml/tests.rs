@@ -255,3 +255,44 @@ fn document_markers_directives_bom_and_a_flow_root() {
     }
     assert_eq!(get("\u{feff}k: v\n", "/k").unwrap().as_deref(), Some("v"));
 }
+
+/// Block collections nested thousands deep: yaml-rust2's loader recursed once per level and
+/// overflowed the stack (the run aborted, 134). Now 65, in a thread of 1 MiB too.
+#[test]
+fn deep_block_nesting_is_refused_without_overflowing_the_stack() {
+    let maps: String = (0..5000)
+        .map(|i| format!("{}k{i}:\n", "  ".repeat(i)))
+        .collect::<String>()
+        + "k: old\n";
+    let seqs: String = String::from("k: old\na:\n")
+        + &(1..5000)
+            .map(|i| format!("{}-\n", " ".repeat(i)))
+            .collect::<String>();
+    let fine: String = (0..100)
+        .map(|i| format!("{}k{i}:\n", "  ".repeat(i)))
+        .collect::<String>()
+        + &"  ".repeat(100)
+        + "k: old\n";
+    let pointer = format!(
+        "/{}/k",
+        (0..100)
+            .map(|i| format!("k{i}"))
+            .collect::<Vec<_>>()
+            .join("/")
+    );
+    std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || {
+            for text in [&maps, &seqs] {
+                let Refusal::File(why) = refused(text, "/k") else {
+                    panic!("not a file refusal")
+                };
+                assert!(why.contains("nested more than 128 levels"), "{why}");
+                assert!(get(text, "/k").is_err());
+            }
+            assert_eq!(get(&fine, &pointer).unwrap().as_deref(), Some("old"));
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}

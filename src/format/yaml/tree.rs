@@ -56,8 +56,14 @@ impl Node {
     }
 }
 
+/// The deepest nesting of collections read. yaml-rust2 bounds flow collections itself, but its
+/// loader recurses once per level of block collections: 3,000 levels overflowed the stack
+/// (the run aborted, exit 134) in a debug build, far fewer in a thread with less stack.
+pub const MAX_DEPTH: usize = 128;
+
 /// Every document of `text`.
 pub fn parse(text: &str) -> Result<Vec<Node>, Shape> {
+    check_depth(text)?;
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
     parser
@@ -67,6 +73,30 @@ pub fn parse(text: &str) -> Result<Vec<Node>, Shape> {
             column: e.marker().col() + 1,
         })?;
     Ok(builder.docs)
+}
+
+/// Refuse nesting deeper than [`MAX_DEPTH`], from the parser's events (an iterative state
+/// machine) before its recursive loader sees them. A syntax error is left to the loader, which
+/// reports it as it always has.
+fn check_depth(text: &str) -> Result<(), Shape> {
+    let mut parser = Parser::new_from_str(text);
+    let mut depth = 0usize;
+    loop {
+        match parser.next_token() {
+            Ok((Event::StreamEnd, _)) | Err(_) => return Ok(()),
+            Ok((Event::SequenceStart(..) | Event::MappingStart(..), mark)) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(Shape::TooDeep {
+                        line: mark.line(),
+                        column: mark.col() + 1,
+                    });
+                }
+            }
+            Ok((Event::SequenceEnd | Event::MappingEnd, _)) => depth = depth.saturating_sub(1),
+            Ok(_) => {}
+        }
+    }
 }
 
 #[derive(Default)]
