@@ -74,6 +74,12 @@ pub trait Syntax {
         &[]
     }
 
+    /// The largest file this format edits, in bytes, when it is less than the target limit
+    /// (`target::MAX_SIZE`): a syntax tree can take a hundred times a file's size in memory.
+    fn max_len(&self) -> Option<usize> {
+        None
+    }
+
     /// Whether `key` can name a value in this format; the reason when not.
     fn check_key(&self, key: &str) -> Result<(), String>;
 
@@ -163,7 +169,26 @@ impl Format {
 
     /// The value of `key` in `text`, `None` when absent.
     pub fn get(self, text: &str, key: &str, path: &Path) -> Result<Option<String>, Error> {
+        self.fits(text, path)?;
         self.syntax().get(text, key).map_err(|e| refused(e, path))
+    }
+
+    /// Refuse (65) a file larger than the format edits ([`Syntax::max_len`]).
+    fn fits(self, text: &str, path: &Path) -> Result<(), Error> {
+        match self.syntax().max_len() {
+            Some(max) if text.len() > max => Err(Error::TargetParse {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "{} bytes, more than the {} MiB a {} target may have (its syntax tree \
+                     takes up to a hundred times the file's size in memory)",
+                    text.len(),
+                    max >> 20,
+                    self.to_possible_value()
+                        .map_or_else(String::new, |v| v.get_name().to_owned()),
+                ),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// `text` with every key of `updates` set; warnings are logged. The values stay
@@ -174,6 +199,7 @@ impl Format {
         updates: &[(String, Secret)],
         path: &Path,
     ) -> Result<String, Error> {
+        self.fits(text, path)?;
         let spliced = self
             .syntax()
             .splice(text, &exposed(updates))
@@ -193,6 +219,7 @@ impl Format {
         updates: &[(String, Secret)],
         path: &Path,
     ) -> Result<String, Error> {
+        self.fits(text, path)?;
         self.syntax()
             .splice(text, &exposed(updates))
             .map(|spliced| spliced.text)
@@ -321,5 +348,25 @@ mod tests {
         assert!(Format::Ini.check_key("/default/aws_session_token").is_ok());
         assert!(Format::Ini.check_key("/password").is_ok());
         assert!(Format::Ini.check_key("aws_session_token").is_err());
+    }
+
+    #[test]
+    fn tree_formats_refuse_files_over_their_limit_before_parsing() {
+        let path = Path::new("big");
+        let big = format!("# {}\n", "x".repeat(1 << 20));
+        let updates = [("/a".to_string(), Secret::new("v".to_string()))];
+        for format in [Format::Toml, Format::Yaml] {
+            let err = format.get(&big, "/a", path).unwrap_err();
+            assert_eq!(err.exit_code(), 65, "{format:?}: {err}");
+            assert!(err.to_string().contains("1 MiB"), "{err}");
+            assert!(format.trial(&big, &updates, path).is_err());
+            assert!(format.splice(&big, &updates, path).is_err());
+        }
+        // The line formats take anything up to the target limit.
+        let env = format!("# {}\nK=1\n", "x".repeat(1 << 20));
+        assert_eq!(
+            Format::Env.get(&env, "K", path).unwrap().as_deref(),
+            Some("1")
+        );
     }
 }

@@ -64,8 +64,24 @@ impl Lines {
     }
 
     fn emit(&mut self, piece: std::ops::Range<usize>) {
-        let line = String::from_utf8_lossy(&self.buf[piece]);
-        let line = line.trim_end();
+        let raw = String::from_utf8_lossy(&self.buf[piece]);
+        let raw = raw.trim_end();
+        // A child's output reaches root's log and terminal: control characters (escape
+        // sequences, CR that would overwrite the line) are shown escaped, not obeyed.
+        let line: String = if raw.chars().any(|c| c.is_control() && c != '\t') {
+            raw.chars()
+                .map(|c| {
+                    if c.is_control() && c != '\t' {
+                        c.escape_default().to_string()
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect()
+        } else {
+            raw.to_owned()
+        };
+        let line = line.as_str();
         if !line.is_empty() {
             log::info!("{}: {line}", self.label);
             let kept: String = line.chars().take(300).collect();

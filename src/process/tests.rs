@@ -174,3 +174,23 @@ fn the_stderr_line_quoted_is_the_first_that_reads_as_an_error() {
     .unwrap();
     assert_eq!(f.stderr_line.as_deref(), Some("try later"));
 }
+
+#[test]
+fn control_characters_in_a_childs_output_are_escaped_in_messages() {
+    // An escape sequence or a CR would act on root's terminal or rewrite its log line.
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg("printf 'denied\\033[2J\\rforged\\tok\\n' >&2; exit 1");
+    let f = run(
+        cmd,
+        "t",
+        Stdout::Log,
+        Duration::from_secs(5),
+        Duration::from_secs(2),
+    )
+    .unwrap();
+    assert_eq!(
+        f.stderr_line.as_deref(),
+        Some("denied\\u{1b}[2J\\rforged\tok")
+    );
+}
