@@ -743,6 +743,11 @@ fn splice_fuzz_regressions() {
         // value, and credshim's own reader refused the new file (CI's fuzz run, seed 1).
         ("\u{1}vtAK=`\u{e186}\u{8}\n", "K", "`=mem:W"),
         ("A=`x\n", "K", "a`b"),
+        // Text after another key's closing quote (`B='v'...${K}`, left as it is) refers to K:
+        // dotenvy reads on and expands it, so B follows K; the follower search looked at the
+        // quoted part only, and verify refused the splice (CI's fuzz run, seed 1).
+        ("K=old\nB='a\nB='t\\\\B=${K}", "K", "  =.~9"),
+        ("K=old\nB='v'x${K}\n", "K", "new"),
     ];
     let failures: Vec<String> = cases
         .iter()

@@ -64,7 +64,7 @@ pub fn verify(old: &str, new: &str, updates: &[(String, String)]) -> Result<(), 
         }
     }
     let keys: Vec<&str> = updates.iter().map(|(k, _)| k.as_str()).collect();
-    let following = followers_of(&old_raw, &keys);
+    let following = followers(old, &keys);
     let is_other = |(k, _): &&(String, String)| !updated(k) && !following.contains(&k.as_str());
     let mut old_others = old_pairs.iter().filter(is_other);
     let mut new_others = new_pairs.iter().filter(is_other);
@@ -84,16 +84,22 @@ pub fn verify(old: &str, new: &str, updates: &[(String, String)]) -> Result<(), 
 /// change of `keys` in the readers that expand (dotenvy, python-dotenv, compose, sh). Empty for
 /// a file credshim cannot scan.
 pub fn followers<'a>(text: &'a str, keys: &[&str]) -> Vec<&'a str> {
-    assignments(text).map_or_else(|_| Vec::new(), |raw| followers_of(&raw, keys))
-}
-
-/// One assignment as credshim's scanner reads it: the key, and its value as written.
-type Raw<'a> = (&'a str, (&'a str, Quote));
-
-fn followers_of<'a>(raw: &[Raw<'a>], keys: &[&str]) -> Vec<&'a str> {
+    let Ok(spans) = scan(text).and_then(|s| {
+        s.map(|a| a.map(|a| (a.key, a.eq_end)))
+            .collect::<Result<Vec<_>, _>>()
+    }) else {
+        return Vec::new();
+    };
+    // What each key's line holds, from its `=` to the next assignment's (or the end): the value
+    // and whatever follows it there (`K='v'${X}` reads on for dotenvy), so nothing that
+    // expands is missed; a key wrongly counted is only not compared by dotenvy.
+    let reach = spans.iter().enumerate().map(|(i, &(key, from))| {
+        let to = spans.get(i + 1).map_or(text.len(), |&(_, next)| next);
+        (key, &text[from..to])
+    });
     let mut changed: Vec<&str> = keys.to_vec();
     let mut found = Vec::new();
-    for &(key, (text, _)) in raw {
+    for (key, text) in reach {
         if !changed.contains(&key) && changed.iter().any(|k| refers_to(text, k)) {
             changed.push(key);
             found.push(key);
@@ -113,6 +119,9 @@ fn refers_to(text: &str, key: &str) -> bool {
             .is_some_and(|after| !after.bytes().next().is_some_and(ident))
     })
 }
+
+/// One assignment as credshim's scanner reads it: the key, and its value as written.
+type Raw<'a> = (&'a str, (&'a str, Quote));
 
 /// Every assignment of `text` as credshim's scanner reads it: the key and its value as written.
 fn assignments(text: &str) -> Result<Vec<Raw<'_>>, super::SpliceError> {
