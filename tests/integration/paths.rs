@@ -748,6 +748,9 @@ fn splice_fuzz_regressions() {
         // quoted part only, and verify refused the splice (CI's fuzz run, seed 1).
         ("K=old\nB='a\nB='t\\\\B=${K}", "K", "  =.~9"),
         ("K=old\nB='v'x${K}\n", "K", "new"),
+        // dotenvy ends an unbraced name at the first non-alphanumeric: `$PPP_` is `$PPP` then
+        // `_` to it, so B follows PPP (CI's fuzz run, seed 1).
+        ("PPP=a\nB=$PPP_={", "PPP", ""),
     ];
     let failures: Vec<String> = cases
         .iter()

@@ -109,9 +109,11 @@ pub fn followers<'a>(text: &'a str, keys: &[&str]) -> Vec<&'a str> {
 }
 
 /// Whether the value as written mentions `$key` or `${key` (taking `\$` for a reference too: a
-/// key wrongly counted as following is only not compared by dotenvy, its text still is).
+/// key wrongly counted as following is only not compared by dotenvy, its text still is). A name
+/// ends where dotenvy ends it, at the first character that is not a letter or digit: dotenvy
+/// reads `$K_X` as `$K` then `_X` (sh as `$K_X`), so both count.
 fn refers_to(text: &str, key: &str) -> bool {
-    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let ident = |c: u8| c.is_ascii_alphanumeric();
     text.match_indices('$').any(|(at, _)| {
         let rest = &text[at + 1..];
         let rest = rest.strip_prefix('{').unwrap_or(rest);
