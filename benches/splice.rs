@@ -9,7 +9,8 @@
 //! measures `credshim::format::pgpass::splice` on password files instead (one KEY line in the
 //! middle of comments, wildcard lines for other databases and other users' lines), and `yaml`
 //! measures `credshim::format::yaml::splice` on an `app-config.yaml` shaped file with the
-//! password in the middle.
+//! password in the middle, and `properties` `credshim::format::properties::splice` on an
+//! `application.properties` (comments of both kinds, every separator, escapes, a continued value).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -84,6 +85,31 @@ fn yaml_file(lines: usize) -> String {
     text
 }
 
+/// An `application.properties` of `lines` lines in the shapes real files have (comments of both
+/// kinds, blank lines, `=`, `:` and blank separators, escapes, a continued value), with the
+/// password once, in the middle.
+fn properties_file(lines: usize) -> String {
+    let mut text = String::with_capacity(lines * 40);
+    for i in 0..lines {
+        if i == lines / 2 {
+            text.push_str("spring.datasource.password = old.token.value\n");
+            continue;
+        }
+        let line = match i % 8 {
+            0 => format!("# section {i}: settings of the service\n"),
+            1 => "\n".to_string(),
+            2 => format!("service.{i}.url=https://svc-{i}.example.com:8443/api\n"),
+            3 => format!("service.{i}.name: service number {i}\n"),
+            4 => format!("service.{i}.greeting = Gr\\u00fc\\u00dfe, world {i}\n"),
+            5 => format!("service.{i}.list = a,\\\n    b\n"),
+            6 => format!("! service {i}\n"),
+            _ => format!("service.{i}.key AKIA{i:016}\n"),
+        };
+        text.push_str(&line);
+    }
+    text
+}
+
 /// The splice a run measures.
 type Splice = fn(&str, &[(String, String)]) -> Result<String, String>;
 
@@ -97,6 +123,10 @@ fn pgpass_splice(text: &str, updates: &[(String, String)]) -> Result<String, Str
     credshim::format::pgpass::splice(text, updates)
         .map(|s| s.text)
         .map_err(|e| format!("{e:?}"))
+}
+
+fn properties_splice(text: &str, updates: &[(String, String)]) -> Result<String, String> {
+    credshim::format::properties::splice(text, updates).map_err(|e| e.to_string())
 }
 
 fn yaml_splice(text: &str, updates: &[(String, String)]) -> Result<String, String> {
@@ -134,6 +164,14 @@ fn main() {
     let (key, file, splice, line): (&str, fn(usize) -> String, Splice, String) = if mode("pgpass") {
         let key = "db.example.com:5432:app:app";
         (key, pgpass_file, pgpass_splice, format!("\n{key}:{JWT}\n"))
+    } else if mode("properties") {
+        let key = "spring.datasource.password";
+        (
+            key,
+            properties_file,
+            properties_splice,
+            format!("\n{key} = {JWT}\n"),
+        )
     } else if mode("yaml") {
         let key = "/backend/database/connection/password";
         (
