@@ -19,8 +19,6 @@ use crate::postgres::{
     uid_gid_of,
 };
 use std::fs;
-use std::net::TcpListener;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread::sleep;
@@ -102,25 +100,8 @@ fn a_backstage_app_reading_app_config_yaml_keeps_working_under_credshim() {
         .arg(example("mint"))
         .arg(TTL)
         .args(ROLES);
-    fs::set_permissions(&top, fs::Permissions::from_mode(0o755)).unwrap();
-    let pgdir = top.join("pg");
-    fs::create_dir(&pgdir).unwrap();
-    if let Some((uid, gid)) = owner {
-        std::os::unix::fs::chown(&pgdir, Some(uid), Some(gid)).unwrap();
-    }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Server {
-        bindir,
-        dir: pgdir,
-        owner,
-        port,
-        started: false,
-    };
-    server.start();
+    let server = Server::start_in(&top, bindir, owner);
+    let port = server.port;
     server.psql(&format!(
         "CREATE ROLE {} LOGIN; CREATE ROLE {} LOGIN;",
         ROLES[0], ROLES[1]

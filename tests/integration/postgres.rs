@@ -115,6 +115,31 @@ pub(crate) struct Server {
 }
 
 impl Server {
+    /// A server in `top/pg`, on a free port, started: run as `owner` (who must reach `top`,
+    /// which is made 0755).
+    pub(crate) fn start_in(top: &Path, bindir: PathBuf, owner: Option<(u32, u32)>) -> Server {
+        fs::set_permissions(top, fs::Permissions::from_mode(0o755)).unwrap();
+        let dir = top.join("pg");
+        fs::create_dir(&dir).unwrap();
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).unwrap();
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = Server {
+            bindir,
+            dir,
+            owner,
+            port,
+            started: false,
+        };
+        server.start();
+        server
+    }
+
     fn data(&self) -> PathBuf {
         self.dir.join("data")
     }
@@ -351,25 +376,8 @@ fn an_app_reading_its_password_once_keeps_working_under_credshim() {
         .arg(TTL)
         .args(ROLES);
     // The server's owner must reach its directory inside our 0700 temp dir.
-    fs::set_permissions(&top, fs::Permissions::from_mode(0o755)).unwrap();
-    let pgdir = top.join("pg");
-    fs::create_dir(&pgdir).unwrap();
-    if let Some((uid, gid)) = owner {
-        std::os::unix::fs::chown(&pgdir, Some(uid), Some(gid)).unwrap();
-    }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Server {
-        bindir,
-        dir: pgdir,
-        owner,
-        port,
-        started: false,
-    };
-    server.start();
+    let server = Server::start_in(&top, bindir, owner);
+    let port = server.port;
     server.psql(&format!(
         "CREATE ROLE {} LOGIN; CREATE ROLE {} LOGIN; CREATE ROLE {} LOGIN; CREATE ROLE {} LOGIN;",
         ROLES[0], ROLES[1], CONTROL_ROLES[0], CONTROL_ROLES[1]

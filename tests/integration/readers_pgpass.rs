@@ -27,7 +27,6 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
 use std::fs;
 use std::io::Write as _;
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -196,26 +195,7 @@ pub(crate) fn start_server(top: &Path) -> Result<Server, String> {
         None
     };
     // The server's owner must reach its directory inside the 0700 temp dir.
-    fs::set_permissions(top, fs::Permissions::from_mode(0o755)).unwrap();
-    let dir = top.join("pg");
-    fs::create_dir(&dir).unwrap();
-    if let Some((uid, gid)) = owner {
-        std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).unwrap();
-    }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Server {
-        bindir,
-        dir,
-        owner,
-        port,
-        started: false,
-    };
-    server.start();
-    Ok(server)
+    Ok(Server::start_in(top, bindir, owner))
 }
 
 impl Pg {
